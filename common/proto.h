@@ -1,0 +1,88 @@
+/* ZooKeeper 3.8 client-protocol constants (ZooDefs.OpCode, Perms, Watcher events, CreateMode,
+ * special xids). Values are wire values; see protocol.md section 2. */
+#ifndef ZK_PROTO_H
+#define ZK_PROTO_H
+
+enum zk_op {
+	ZK_OP_NOTIFICATION = 0,
+	ZK_OP_CREATE = 1,
+	ZK_OP_DELETE = 2,
+	ZK_OP_EXISTS = 3,
+	ZK_OP_GETDATA = 4,
+	ZK_OP_SETDATA = 5,
+	ZK_OP_GETACL = 6,
+	ZK_OP_SETACL = 7,
+	ZK_OP_GETCHILDREN = 8,
+	ZK_OP_SYNC = 9,
+	ZK_OP_PING = 11,
+	ZK_OP_GETCHILDREN2 = 12,
+	ZK_OP_CHECK = 13,
+	ZK_OP_MULTI = 14,
+	ZK_OP_CREATE2 = 15,
+	ZK_OP_RECONFIG = 16,
+	ZK_OP_CHECKWATCHES = 17,
+	ZK_OP_REMOVEWATCHES = 18,
+	ZK_OP_CREATECONTAINER = 19,
+	ZK_OP_DELETECONTAINER = 20,
+	ZK_OP_CREATETTL = 21,
+	ZK_OP_MULTIREAD = 22,
+	ZK_OP_AUTH = 100,
+	ZK_OP_SETWATCHES = 101,
+	ZK_OP_SASL = 102,
+	ZK_OP_GETEPHEMERALS = 103,
+	ZK_OP_GETALLCHILDRENNUMBER = 104,
+	ZK_OP_SETWATCHES2 = 105,
+	ZK_OP_ADDWATCH = 106,
+	ZK_OP_WHOAMI = 107,
+	ZK_OP_CREATESESSION = -10,
+	ZK_OP_CLOSESESSION = -11,
+	ZK_OP_ERROR = -1,
+};
+
+enum {
+	ZK_PERM_READ = 1,
+	ZK_PERM_WRITE = 2,
+	ZK_PERM_CREATE = 4,
+	ZK_PERM_DELETE = 8,
+	ZK_PERM_ADMIN = 16,
+	ZK_PERM_ALL = 31,
+};
+
+enum zk_event_type {
+	ZK_EV_NONE = -1,
+	ZK_EV_CREATED = 1,
+	ZK_EV_DELETED = 2,
+	ZK_EV_DATA_CHANGED = 3,
+	ZK_EV_CHILDREN_CHANGED = 4,
+};
+
+#define ZK_STATE_SYNC_CONNECTED 3
+
+enum {
+	ZK_XID_NOTIFICATION = -1,
+	ZK_XID_PING = -2,
+	ZK_XID_AUTH = -4,
+	ZK_XID_SET_WATCHES = -8,
+};
+
+/* CreateMode flags. */
+enum {
+	ZK_CM_PERSISTENT = 0,
+	ZK_CM_EPHEMERAL = 1,
+	ZK_CM_PERSISTENT_SEQUENTIAL = 2,
+	ZK_CM_EPHEMERAL_SEQUENTIAL = 3,
+	ZK_CM_CONTAINER = 4,
+	ZK_CM_PERSISTENT_WITH_TTL = 5,
+	ZK_CM_PERSISTENT_SEQUENTIAL_WITH_TTL = 6,
+};
+
+/* Watcher types for checkWatches/removeWatches, and addWatch modes. */
+enum { ZK_WT_CHILDREN = 1, ZK_WT_DATA = 2, ZK_WT_ANY = 3 };
+enum { ZK_AW_PERSISTENT = 0, ZK_AW_PERSISTENT_RECURSIVE = 1 };
+
+/* Stored ephemeralOwner encodings of containers and TTL nodes (EphemeralType.java). */
+#define ZK_OWNER_CONTAINER ((int64_t)INT64_MIN)
+#define ZK_OWNER_TTL_MASK ((int64_t)0xFF00000000000000ULL)
+#define ZK_TTL_MAX ((int64_t)0xFFFFFFFFFFLL)
+
+#endif

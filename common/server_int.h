@@ -1,0 +1,138 @@
+/* Private state of the server core, shared by server.c (connections, dispatch, commit),
+ * prep.c (writes into txns), final.c (reads and replies) and fourlw.c. */
+#ifndef ZK_SERVER_INT_H
+#define ZK_SERVER_INT_H
+
+#include <uthash.h>
+
+#include "acl.h"
+#include "change.h"
+#include "records.h"
+#include "server.h"
+#include "txn.h"
+#include "watch.h"
+
+enum zk_conn_state {
+	ZK_CONN_NEW = 0,   /* waiting for the ConnectRequest */
+	ZK_CONN_ACTIVE,    /* session bound (or being created: its connect item heads the queue) */
+	ZK_CONN_CLOSING,   /* a CLOSE was emitted: ignore further input */
+};
+
+enum zk_pending_kind {
+	ZK_PEND_READ = 0,  /* a queued non-write request: frame copy in buf */
+	ZK_PEND_WRITE,     /* a client write: txn bytes in buf */
+	ZK_PEND_CONNECT,   /* createSession for a new connection */
+	ZK_PEND_INTERNAL,  /* server-made: session expiry, container/TTL reaping */
+};
+
+struct zk_pending {
+	struct zk_pending *next;  /* in the connection's queue */
+	struct zk_pending *cnext; /* in the commit queue (writes) */
+	enum zk_pending_kind kind;
+	uint64_t conn_id;
+	int64_t session_id;
+	int32_t xid;
+	int32_t op;
+	int64_t zxid;
+	int64_t recv_mono_ms;
+	bool in_conn_queue;
+	uint8_t *buf;
+	size_t len;
+};
+
+struct zk_conn_stats {
+	uint64_t recved, sent;
+	int64_t lat_min, lat_max, lat_sum, lat_cnt, lat_last;
+	int64_t last_cxid, last_zxid, last_resp_wall_ms;
+	char last_op[5];
+};
+
+struct zk_conn {
+	uint64_t id;
+	UT_hash_handle hh;
+	enum zk_conn_state state;
+	char ip[64];
+	int port;
+	int64_t session_id;
+	int32_t timeout_ms;
+	bool old_client; /* no readOnly byte in its ConnectRequest: none in our answer either */
+	int64_t opened_mono_ms;
+	int64_t est_wall_ms;
+	struct zk_auth auth;
+	struct zk_pending *qhead, *qtail;
+	uint32_t qlen;
+	struct zk_conn_stats st;
+};
+
+struct zk_ip_count {
+	char ip[64];
+	int count;
+	UT_hash_handle hh;
+};
+
+struct zk_server_stats {
+	uint64_t packets_received, packets_sent;
+	int64_t lat_min, lat_max, lat_sum, lat_cnt;
+	uint64_t closes[ZK_CLOSE_REASON_COUNT];
+	int64_t start_mono_ms;
+};
+
+struct zk_server {
+	struct zk_config cfg;
+	struct zk_logger log;
+	struct zk_db db;
+	struct zk_watches watches;
+	struct zk_changes changes;
+	struct zk_conn *conns;
+	struct zk_ip_count *ip_counts;
+	uint32_t conn_count;
+	struct zk_pending *commit_head, *commit_tail; /* writes in zxid order */
+	uint32_t commit_len;
+	uint32_t queued_reads;
+	int64_t next_zxid;   /* last zxid handed out by prep */
+	int64_t durable_zxid;
+	bool read_only;       /* writes cannot be persisted */
+	int64_t next_reap_mono_ms;
+	uint64_t data_dir_bytes, log_dir_bytes;
+	struct zk_server_stats st;
+	struct zk_txn_result res;  /* reused per commit */
+	struct zk_wbuf txn;        /* reused per prep */
+	struct zk_wbuf scratch;    /* reused per reply / ACL fix-up */
+	struct zk_wbuf pathbuf;    /* sequential names */
+	struct zk_out *cur_out;    /* where watch events go during apply */
+	struct zk_now cur_now;
+};
+
+/* server.c */
+struct zk_conn *zk_conn_get(struct zk_server *s, uint64_t id);
+void zk_server_close_conn(struct zk_server *s, struct zk_conn *c, enum zk_close_reason why, struct zk_out *out);
+void zk_conn_note_reply(struct zk_server *s, struct zk_conn *c, int32_t op, int32_t xid, int64_t zxid,
+                        int64_t recv_mono_ms);
+/* Sends a header-only reply. */
+void zk_send_header(struct zk_server *s, struct zk_conn *c, int32_t xid, int64_t zxid, int32_t err,
+                    struct zk_out *out);
+const char *zk_op_tag(int32_t op);
+bool zk_op_is_write(int32_t op);
+
+/* prep.c: turns a write into a txn in s->txn (header + record). Always yields a txn: a failed
+ * validation gives an error txn, as ZooKeeper commits failed writes. */
+void zk_prep(struct zk_server *s, struct zk_conn *c, int64_t session_id, int32_t xid, int32_t op,
+             const uint8_t *body, size_t len, int64_t zxid);
+/* Session expiry / closeSession: the txn deleting the session's ephemerals. */
+void zk_prep_close_session(struct zk_server *s, int64_t session_id, int32_t xid, int64_t zxid);
+void zk_prep_create_session(struct zk_server *s, int64_t session_id, int32_t timeout_ms, int64_t zxid);
+/* Drops the change records of txns up to zxid once applied. */
+void zk_prep_committed(struct zk_server *s, int64_t zxid);
+
+/* final.c */
+/* Reply to an applied write. */
+void zk_final_write_reply(struct zk_server *s, struct zk_conn *c, const struct zk_pending *p,
+                          const struct zk_txn_result *res, struct zk_out *out);
+/* Serves a non-write request (reads, ping, sync, watches ops, unknown ops). */
+void zk_final_read(struct zk_server *s, struct zk_conn *c, int32_t xid, int32_t op, const uint8_t *body,
+                   size_t len, int64_t recv_mono_ms, struct zk_out *out);
+
+/* fourlw.c */
+void zk_fourlw_answer(struct zk_server *s, const char *cmd, struct zk_wbuf *w);
+
+#endif

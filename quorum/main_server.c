@@ -1,0 +1,156 @@
+/* zkedge-server: `zkedge-server path/to/zoo.cfg`. Standalone when zoo.cfg has no server.N
+ * lines (the quorum roles come with later issues). Reads the config, checks the data
+ * directory, builds the core and runs the client-port shell. Exit code 0 on a signal, 1 on a
+ * configuration or start-up error, with a message naming the cause. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "io_client.h"
+#include "log.h"
+#include "server.h"
+
+static void log_stderr(void *ctx, enum zk_log_level level, const char *line)
+{
+	(void)ctx;
+	static const char *names[] = {"ERROR", "WARN", "INFO", "DEBUG"};
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	struct tm tm;
+	gmtime_r(&ts.tv_sec, &tm);
+	char when[32];
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
+	fprintf(stderr, "%s.%03ldZ %-5s %s\n", when, ts.tv_nsec / 1000000, names[level], line);
+}
+
+static void warn_cb(void *ctx, const char *msg)
+{
+	zk_logf(ctx, ZK_LOG_WARN, "%s", msg);
+}
+
+static char *read_file(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return NULL;
+	size_t cap = 4096, n = 0;
+	char *buf = malloc(cap);
+	size_t r;
+	while (buf && (r = fread(buf + n, 1, cap - n, f)) > 0) {
+		n += r;
+		if (n == cap) {
+			if (cap > (16u << 20)) {
+				free(buf);
+				buf = NULL;
+				break;
+			}
+			char *nb = realloc(buf, cap *= 2);
+			if (!nb) {
+				free(buf);
+				buf = NULL;
+			}
+			buf = nb;
+		}
+	}
+	fclose(f);
+	*len = n;
+	return buf;
+}
+
+static int mkdirs(const char *path)
+{
+	char tmp[ZK_CFG_PATH_MAX + 16];
+	snprintf(tmp, sizeof(tmp), "%s", path);
+	for (char *p = tmp + 1; *p; p++) {
+		if (*p == '/') {
+			*p = 0;
+			if (mkdir(tmp, 0755) && errno != EEXIST)
+				return -1;
+			*p = '/';
+		}
+	}
+	return (mkdir(tmp, 0755) && errno != EEXIST) ? -1 : 0;
+}
+
+/* The data directories must exist (created if missing) and be writable. */
+static int check_dir(const char *key, const char *dir)
+{
+	char sub[ZK_CFG_PATH_MAX + 16], probe[ZK_CFG_PATH_MAX + 64];
+	snprintf(sub, sizeof(sub), "%s/version-2", dir);
+	if (mkdirs(sub)) {
+		fprintf(stderr, "zkedge-server: %s %s: cannot create %s: %s\n", key, dir, sub, strerror(errno));
+		return -1;
+	}
+	snprintf(probe, sizeof(probe), "%s/.zkedge-write-test", sub);
+	int fd = open(probe, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	if (fd < 0) {
+		fprintf(stderr, "zkedge-server: %s %s is not writable: %s\n", key, dir, strerror(errno));
+		return -1;
+	}
+	close(fd);
+	unlink(probe);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc != 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+		fprintf(stderr, "usage: zkedge-server path/to/zoo.cfg\n");
+		return 2;
+	}
+	struct zk_logger log = {log_stderr, NULL, ZK_LOG_INFO};
+	const char *lvl = getenv("ZKEDGE_LOG_LEVEL");
+	if (lvl && !strcmp(lvl, "debug"))
+		log.max_level = ZK_LOG_DEBUG;
+	size_t len;
+	char *text = read_file(argv[1], &len);
+	if (!text) {
+		fprintf(stderr, "zkedge-server: cannot read %s: %s\n", argv[1], strerror(errno));
+		return 1;
+	}
+	static struct zk_config cfg;
+	zk_config_defaults(&cfg);
+	snprintf(cfg.path, sizeof(cfg.path), "%s", argv[1]);
+	char err[512];
+	int rc = zk_config_parse(&cfg, text, len, err, sizeof(err), warn_cb, &log);
+	free(text);
+	if (rc) {
+		fprintf(stderr, "zkedge-server: %s: %s\n", argv[1], err);
+		return 1;
+	}
+	if (cfg.n_servers > 0) {
+		fprintf(stderr, "zkedge-server: %s: server.N lines found, but quorum mode is not implemented yet; "
+				"remove them to run standalone\n",
+			argv[1]);
+		return 1;
+	}
+	if (cfg.client_port <= 0) {
+		fprintf(stderr, "zkedge-server: %s: clientPort is not set\n", argv[1]);
+		return 1;
+	}
+	if (check_dir("dataDir", cfg.data_dir) || check_dir("dataLogDir", cfg.data_log_dir))
+		return 1;
+	struct zk_now now;
+	zk_io_now(&now.mono_ms, &now.wall_ms);
+	struct zk_server *core = zk_server_new(&cfg, now, &log);
+	if (!core) {
+		fprintf(stderr, "zkedge-server: out of memory\n");
+		return 1;
+	}
+	struct zk_io *io = zk_io_new(&cfg, core, &log, err, sizeof(err));
+	if (!io) {
+		fprintf(stderr, "zkedge-server: %s\n", err);
+		zk_server_free(core);
+		return 1;
+	}
+	rc = zk_io_run(io);
+	zk_io_free(io);
+	zk_server_free(core);
+	return rc ? 1 : 0;
+}
