@@ -638,8 +638,8 @@ static int apply(struct parse *p, const char *key, const char *val)
 {
 	const struct key_def *d = find_key(key);
 	char *field;
-	int64_t n;
-	bool b;
+	int64_t n = 0;
+	bool b = false;
 	char k[SHOWN_MAX + 4];
 	if (!d) {
 		warnf(p, "unknown key '%s' at line %d ignored", shown(k, sizeof k, key), p->line);

@@ -463,6 +463,12 @@ static void handle_request(struct zk_server *s, struct zk_conn *c, const uint8_t
 			(unsigned long long)c->session_id, xid, op);
 		return;
 	}
+	if (zk_op_is_write(op) && s->read_only) {
+		/* The log cannot take writes (full disk, failed fsync): refuse them, keep serving reads. */
+		zk_send_header(s, c, xid, s->db.last_zxid, ZNOTREADONLY, out);
+		zk_conn_note_reply(s, c, op, xid, s->db.last_zxid, s->cur_now.mono_ms);
+		return;
+	}
 	if (zk_op_is_write(op)) {
 		int64_t zxid = ++s->next_zxid;
 		if (op == ZK_OP_CLOSESESSION)
@@ -638,7 +644,13 @@ void zk_server_tick(struct zk_server *s, struct zk_now now, struct zk_out *out)
 		s->next_reap_mono_ms = now.mono_ms + s->cfg.container_check_interval_ms;
 		reap_containers(s, out);
 	}
-	/* Connections that never sent a ConnectRequest (nio.sessionlessCnxnTimeout). */
+	/* Connections that never sent a ConnectRequest (nio.sessionlessCnxnTimeout); a scan of all
+	 * connections, so at most once a second. */
+	if (now.mono_ms < s->next_sessionless_check_ms) {
+		s->cur_out = NULL;
+		return;
+	}
+	s->next_sessionless_check_ms = now.mono_ms + ZK_SESSIONLESS_CHECK_MS;
 	struct zk_conn *c, *ct;
 	HASH_ITER(hh, s->conns, c, ct) {
 		if (c->state == ZK_CONN_NEW && now.mono_ms - c->opened_mono_ms > s->cfg.sessionless_cnxn_timeout_ms)

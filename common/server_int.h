@@ -93,6 +93,7 @@ struct zk_server {
 	int64_t durable_zxid;
 	bool read_only;       /* writes cannot be persisted */
 	int64_t next_reap_mono_ms;
+	int64_t next_sessionless_check_ms;
 	uint64_t data_dir_bytes, log_dir_bytes;
 	struct zk_server_stats st;
 	struct zk_txn_result res;  /* reused per commit */

@@ -3,6 +3,7 @@
  * directory, builds the core and runs the client-port shell. Exit code 0 on a signal, 1 on a
  * configuration or start-up error, with a message naming the cause. */
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -136,6 +137,12 @@ int main(int argc, char **argv)
 	}
 	if (check_dir("dataDir", cfg.data_dir) || check_dir("dataLogDir", cfg.data_log_dir))
 		return 1;
+	/* ZooKeeper reports (conf, dirs) absolute paths: resolve once the directories exist. */
+	char abs[PATH_MAX];
+	if (realpath(cfg.data_dir, abs))
+		snprintf(cfg.data_dir, sizeof(cfg.data_dir), "%s", abs);
+	if (realpath(cfg.data_log_dir, abs))
+		snprintf(cfg.data_log_dir, sizeof(cfg.data_log_dir), "%s", abs);
 	struct zk_now now;
 	zk_io_now(&now.mono_ms, &now.wall_ms);
 	struct zk_server *core = zk_server_new(&cfg, now, &log);
