@@ -110,8 +110,11 @@ static void check_global_limit(struct zk_io *io)
 
 static void close_now_or_later(struct zk_io *io, struct io_conn *ic)
 {
+	/* A peer that never reads its last replies must not pin the connection forever. */
+	static const struct timeval flush_timeout = {10, 0};
 	ic->closing = true;
 	update_reading(ic);
+	bufferevent_set_timeouts(ic->bev, NULL, &flush_timeout);
 	if (evbuffer_get_length(bufferevent_get_output(ic->bev)) == 0)
 		conn_free(io, ic, true);
 	/* else: write_cb frees it once the output has drained */
@@ -236,7 +239,7 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
 {
 	(void)bev;
 	struct io_conn *ic = arg;
-	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
+	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT)) {
 		zk_logf(&ic->io->log, ZK_LOG_DEBUG, "connection closed by peer conn=%llu remote=%s:%d%s",
 			(unsigned long long)ic->id, ic->ip, ic->port, (what & BEV_EVENT_ERROR) ? " (error)" : "");
 		conn_free(ic->io, ic, true);
