@@ -149,15 +149,19 @@ static struct zk_node **kind_list(struct zk_dtree *t, int64_t owner, bool create
 	return NULL;
 }
 
+/* The root is never on a kind list (ZooKeeper's deserialize skips it too); for other nodes
+ * only eph_set's allocation can fail, and then nothing has been changed. */
 static int attach(struct zk_dtree *t, struct zk_node *parent, struct zk_node *n)
 {
+	struct zk_node **list = parent ? kind_list(t, n->stat.ephemeral_owner, true) : NULL;
+	if (parent && !list && zk_owner_is_session(n->stat.ephemeral_owner))
+		return ZK_ENOMEM;
 	HASH_ADD_KEYPTR(hh, t->nodes, n->path, n->path_len, n);
 	if (parent) {
 		const char *name = zk_node_name(n);
 		HASH_ADD_KEYPTR(hh_child, parent->children, name, strlen(name), n);
 	}
 	n->parent = parent;
-	struct zk_node **list = kind_list(t, n->stat.ephemeral_owner, true);
 	if (list) {
 		DL_APPEND2(*list, n, kind_prev, kind_next);
 		if (zk_owner_is_session(n->stat.ephemeral_owner))
@@ -199,6 +203,7 @@ int zk_dtree_init(struct zk_dtree *t)
 	config->acl = ro;
 	config->stat.aversion = -1;
 	/* The open list is shared by three nodes; it is never released through the cache. */
+	t->open_acl = open;
 	attach(t, NULL, root);
 	t->root = root;
 	attach(t, root, zk);
@@ -214,11 +219,57 @@ static void node_free(struct zk_dtree *t, struct zk_node *n)
 	zk_free(n);
 }
 
+int zk_dtree_init_empty(struct zk_dtree *t)
+{
+	static const uint8_t open_acl[] = {0, 0, 0, 1, 0, 0, 0, 31, 0, 0, 0, 5, 'w', 'o', 'r', 'l', 'd',
+					   0, 0, 0, 6, 'a', 'n', 'y', 'o', 'n', 'e'};
+	memset(t, 0, sizeof(*t));
+	zk_aclcache_init(&t->acls);
+	t->open_acl = zk_acl_list_new_unshared(-1, open_acl, sizeof(open_acl));
+	return t->open_acl ? 0 : ZK_ENOMEM;
+}
+
+int zk_dtree_load_node(struct zk_dtree *t, const char *path, size_t len, const uint8_t *data, int32_t data_len,
+                       struct zk_acl_list *acl, const struct zk_pstat *stat)
+{
+	struct zk_node *parent = NULL;
+	if (len == 1 && path[0] == '/') {
+		if (t->root)
+			return ZK_EEXIST;
+	} else {
+		if (len < 2 || path[0] != '/')
+			return ZK_EINVAL;
+		parent = zk_dtree_get(t, path, zk_path_parent_len(path, len));
+		if (!parent)
+			return ZK_ENOENT;
+		if (zk_owner_is_session(parent->stat.ephemeral_owner))
+			return ZK_EINVAL;
+		if (zk_dtree_get(t, path, len))
+			return ZK_EEXIST;
+	}
+	struct zk_node *n = node_new(path, len, data, data_len);
+	if (!n)
+		return ZK_ENOMEM;
+	n->stat = *stat;
+	n->acl = acl;
+	if (attach(t, parent, n)) {
+		zk_free(n->data);
+		zk_free(n);
+		return ZK_ENOMEM;
+	}
+	if (acl)
+		zk_aclcache_ref(acl);
+	if (!parent)
+		t->root = n;
+	return 0;
+}
+
 void zk_dtree_fini(struct zk_dtree *t)
 {
-	struct zk_acl_list *open = t->root ? t->root->acl : NULL;
+	struct zk_acl_list *open = t->open_acl;
 	struct zk_node *n, *tmp;
 	HASH_ITER(hh, t->nodes, n, tmp) {
+		HASH_CLEAR(hh_child, n->children);
 		HASH_DELETE(hh, t->nodes, n);
 		node_free(t, n);
 	}

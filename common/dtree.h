@@ -55,6 +55,9 @@ struct zk_dtree {
 	struct zk_node *containers;
 	struct zk_node *ttls;
 	struct zk_aclcache acls;
+	/* OPEN_ACL_UNSAFE outside the cache (ZooKeeper's id -1: the built-in nodes and snapshot
+	 * nodes with acl id -1 share it); owned by the tree, freed by fini. */
+	struct zk_acl_list *open_acl;
 	uint64_t node_count;
 	uint64_t data_bytes; /* approximate data size: paths + data, as mntr reports */
 	uint64_t digest;     /* sum of node digests (TxnDigest.treeDigest) */
@@ -63,7 +66,18 @@ struct zk_dtree {
 };
 
 int zk_dtree_init(struct zk_dtree *t);
+/* A tree without nodes (not even the root) for a snapshot load to fill with
+ * zk_dtree_load_node; the open ACL list exists. 0 or ZK_ENOMEM. */
+int zk_dtree_init_empty(struct zk_dtree *t);
 void zk_dtree_fini(struct zk_dtree *t);
+/* Snapshot load: adds a node with its stored stat under its existing parent, without touching
+ * the parent's stat and without events (DataTree.deserialize). Path "/" (len 1) makes the root
+ * of an empty tree. Rebuilds the ephemeral, container and TTL lists (the root goes in none, as
+ * in ZooKeeper). Takes a reference on `acl` (NULL or an id < 0 list: none taken). Returns 0,
+ * ZK_ENOENT (no parent), ZK_EEXIST, ZK_EINVAL (the parent is an ephemeral: ZooKeeper never
+ * creates children there, and deleting such an ephemeral could not succeed) or ZK_ENOMEM. */
+int zk_dtree_load_node(struct zk_dtree *t, const char *path, size_t len, const uint8_t *data, int32_t data_len,
+                       struct zk_acl_list *acl, const struct zk_pstat *stat);
 struct zk_node *zk_dtree_get(const struct zk_dtree *t, const char *path, size_t len);
 /* The client-visible Stat (cversion = 2*stored - numChildren; ephemeralOwner 0 for
  * container/TTL). */

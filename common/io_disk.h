@@ -1,7 +1,8 @@
-/* The txn-log stage of the shell. Txns are appended under their zxid as token; flush makes
- * everything appended durable and reports the highest token. This version keeps no files: it
- * is the log stage's place in the pipeline, and the transaction log in ZooKeeper's format
- * (issue 4) replaces its body without changing the interface. */
+/* The txn-log stage of the shell: ZooKeeper 3.8's transaction log files (format in txnlog.h)
+ * under <dataLogDir>/version-2. Txns are appended under their zxid as token into a user-space
+ * buffer; flush writes them, fdatasyncs (unless forceSync=no) and reports the highest token.
+ * The first append after start-up or a roll creates log.<zxid of that txn>. After a failed
+ * write or sync nothing more is written: every later flush reports the same error. */
 #ifndef ZK_IO_DISK_H
 #define ZK_IO_DISK_H
 
@@ -18,5 +19,24 @@ void zk_disk_free(struct zk_disk *d);
 void zk_disk_append(struct zk_disk *d, uint64_t token, const uint8_t *p, size_t len);
 /* Returns 0 or a negative ZK_E*; *token = highest token appended since the last flush (0 = none). */
 int zk_disk_flush(struct zk_disk *d, uint64_t *token);
+/* The next append starts a new log file (after a snapshot is triggered). What was appended
+ * before is written to the old file now and synced by the next flush. Returns 0 or a negative
+ * ZK_E* (then the disk has failed, as for flush). */
+int zk_disk_roll(struct zk_disk *d);
+
+/* Start-up replay of <data_log_dir>/version-2/log.*: reads the files a replay after from_zxid
+ * needs (txnlog.h, zk_txnlog_files_from) and calls apply for every txn whose zxid is above
+ * from_zxid and above every zxid applied before, in file order; txn is borrowed for the call,
+ * and apply returns 0 or a negative ZK_E* that stops the replay and is returned.
+ * A torn or checksum-failed tail of the LAST file is cut off (ftruncate right after the last
+ * valid entry, one WARN line: file, offset, reason); a last file without a single valid entry
+ * is deleted, as ZooKeeper deletes an empty tail log. A checksum failure in an earlier file, or
+ * in the last one when a valid entry follows it, is an error (ZK_EINVAL; zkTxnLogToolkit -r
+ * repairs it). *last_zxid = the highest zxid applied, or from_zxid when none was. A missing
+ * directory means no log. Start the disk (zk_disk_new) afterwards: its first append opens a
+ * new file, as ZooKeeper starts a new log after a restart. */
+int zk_disk_recover(const char *data_log_dir, int64_t from_zxid,
+                    int (*apply)(void *ctx, const uint8_t *txn, size_t len, int64_t zxid), void *ctx,
+                    const struct zk_logger *log, int64_t *last_zxid);
 
 #endif

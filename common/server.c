@@ -678,3 +678,30 @@ void zk_server_set_dir_sizes(struct zk_server *s, uint64_t data_dir_bytes, uint6
 void zk_server_set_read_only(struct zk_server *s, bool ro) { s->read_only = ro; }
 
 uint64_t zk_server_last_zxid(const struct zk_server *s) { return (uint64_t)s->db.last_zxid; }
+
+struct zk_db *zk_server_db(struct zk_server *s) { return &s->db; }
+
+int zk_server_replay(struct zk_server *s, const uint8_t *txn, size_t len)
+{
+	return zk_txn_apply(&s->db, txn, len, 0, &s->res);
+}
+
+void zk_server_loaded(struct zk_server *s, struct zk_now now)
+{
+	/* Ephemerals whose session did not survive (closed in a part of the log that was lost, or
+	 * never committed) go now, as ZooKeeper's loadData kills dead sessions. */
+	struct zk_eph_set *e, *et;
+	HASH_ITER(hh, s->db.tree.ephemerals, e, et) {
+		if (!zk_sessions_get(&s->db.sessions, e->session_id))
+			zk_dtree_kill_session(&s->db.tree, e->session_id, s->db.last_zxid);
+	}
+	s->next_zxid = s->db.last_zxid;
+	s->durable_zxid = s->db.last_zxid;
+	struct zk_session *ss, *t;
+	HASH_ITER(hh, s->db.sessions.by_id, ss, t) {
+		zk_sessions_touch(&s->db.sessions, ss->id, now.mono_ms);
+	}
+	zk_logf(&s->log, ZK_LOG_INFO, "database loaded zxid=0x%llx nodes=%llu sessions=%u",
+		(unsigned long long)s->db.last_zxid, (unsigned long long)s->db.tree.node_count,
+		zk_sessions_count(&s->db.sessions));
+}

@@ -49,5 +49,13 @@ void zk_server_set_dir_sizes(struct zk_server *s, uint64_t data_dir_bytes, uint6
 /* Informs the core that writes can no longer be persisted (full disk, failed fsync). */
 void zk_server_set_read_only(struct zk_server *s, bool ro);
 uint64_t zk_server_last_zxid(const struct zk_server *s);
+/* Start-up recovery: the shell loads a snapshot and replays logs into this database before any
+ * client connects, then calls zk_server_loaded so that zxids continue after the last one and
+ * the recovered sessions get a full timeout from now (as ZooKeeper does after a restart). */
+struct zk_db;
+struct zk_db *zk_server_db(struct zk_server *s);
+void zk_server_loaded(struct zk_server *s, struct zk_now now);
+/* Applies one txn read back from the log during recovery. Returns 0 or a negative ZK_E*. */
+int zk_server_replay(struct zk_server *s, const uint8_t *txn, size_t len);
 
 #endif

@@ -14,6 +14,7 @@
 
 #include "config.h"
 #include "io_client.h"
+#include "io_disk.h"
 #include "log.h"
 #include "server.h"
 
@@ -28,6 +29,12 @@ static void log_stderr(void *ctx, enum zk_log_level level, const char *line)
 	char when[32];
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
 	fprintf(stderr, "%s.%03ldZ %-5s %s\n", when, ts.tv_nsec / 1000000, names[level], line);
+}
+
+static int replay_cb(void *ctx, const uint8_t *txn, size_t len, int64_t zxid)
+{
+	(void)zxid;
+	return zk_server_replay(ctx, txn, len);
 }
 
 static void warn_cb(void *ctx, const char *msg)
@@ -150,6 +157,16 @@ int main(int argc, char **argv)
 		fprintf(stderr, "zkedge-server: out of memory\n");
 		return 1;
 	}
+	int64_t last_zxid = 0;
+	rc = zk_disk_recover(cfg.data_log_dir, 0, replay_cb, core, &log, &last_zxid);
+	if (rc) {
+		fprintf(stderr, "zkedge-server: cannot recover the transaction log in %s/version-2 (rc=%d); see the log above\n",
+			cfg.data_log_dir, rc);
+		zk_server_free(core);
+		return 1;
+	}
+	zk_io_now(&now.mono_ms, &now.wall_ms);
+	zk_server_loaded(core, now);
 	struct zk_io *io = zk_io_new(&cfg, core, &log, err, sizeof(err));
 	if (!io) {
 		fprintf(stderr, "zkedge-server: %s\n", err);
