@@ -17,7 +17,7 @@ void zk_aclcache_init(struct zk_aclcache *c)
 
 static void list_free(struct zk_acl_list *l)
 {
-	for (int32_t i = 0; i < l->n; i++) {
+	for (int32_t i = 0; l->v && i < l->n; i++) { /* v is NULL when list_new failed early */
 		zk_free(l->v[i].scheme);
 		zk_free(l->v[i].id);
 	}
@@ -94,6 +94,13 @@ struct zk_acl_list *zk_aclcache_intern_id(struct zk_aclcache *c, int64_t id, con
 struct zk_acl_list *zk_aclcache_intern(struct zk_aclcache *c, const uint8_t *bytes, size_t n)
 {
 	return zk_aclcache_intern_id(c, c->next_id, bytes, n);
+}
+
+struct zk_acl_list *zk_aclcache_find_id(const struct zk_aclcache *c, int64_t id)
+{
+	struct zk_acl_list *l;
+	HASH_FIND(hh_id, c->by_id, &id, sizeof(id), l);
+	return l;
 }
 
 void zk_aclcache_ref(struct zk_acl_list *l) { l->refs++; }

@@ -57,6 +57,8 @@ void zk_aclcache_fini(struct zk_aclcache *c);
 struct zk_acl_list *zk_aclcache_intern(struct zk_aclcache *c, const uint8_t *bytes, size_t n);
 /* Interns with an explicit id (snapshot load). */
 struct zk_acl_list *zk_aclcache_intern_id(struct zk_aclcache *c, int64_t id, const uint8_t *bytes, size_t n);
+/* The cached list with snapshot id `id`, or NULL (ids < 0 are never cached). */
+struct zk_acl_list *zk_aclcache_find_id(const struct zk_aclcache *c, int64_t id);
 void zk_aclcache_ref(struct zk_acl_list *l);
 /* A list outside the cache (id < 0, e.g. ZooKeeper's -1 for the built-in nodes' open ACL);
  * release() ignores it; free it with zk_acl_list_free. */

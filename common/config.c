@@ -573,6 +573,7 @@ static const struct key_def keys[] = {
 	BOOL("digest.enabled", F_SYS, digest_enabled),
 	BOOL("closeSessionTxn.enabled", F_SYS, close_session_txn_enabled),
 	BOOL("readonlymode.enabled", F_SYS, readonly_mode_enabled),
+	BOOL("snapshot.trust.empty", F_SYS, snapshot_trust_empty),
 	FN("snapCount", F_SYS, set_snap_count),
 	I64("preAllocSize", F_SYS, pre_alloc_size_kb, 0, INT64_MAX / 1024),
 	I64("nio.sessionlessCnxnTimeout", F_SYS, sessionless_cnxn_timeout_ms, 1, INT32_MAX),

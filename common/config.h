@@ -47,6 +47,7 @@ struct zk_config {
 	int64_t sessionless_cnxn_timeout_ms;   /* nio.sessionlessCnxnTimeout, default 10000 */
 	int max_cnxns;                      /* maxCnxns, default 0 = unlimited */
 	int64_t snap_count;                 /* snapCount, default 100000 */
+	bool snapshot_trust_empty;          /* snapshot.trust.empty, default false */
 	int64_t pre_alloc_size_kb;          /* preAllocSize, default 65536 */
 	int autopurge_snap_retain_count;    /* autopurge.snapRetainCount, default 3 (min 3) */
 	int autopurge_purge_interval_h;     /* autopurge.purgeInterval, default 0 */

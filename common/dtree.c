@@ -207,8 +207,10 @@ int zk_dtree_init(struct zk_dtree *t)
 	attach(t, NULL, root);
 	t->root = root;
 	attach(t, root, zk);
-	attach(t, zk, quota);
+	/* config before quota: the order of ZooKeeper 3.8's snapshot.0 (its HashSet order), so a
+	 * fresh database's snapshot is byte for byte Apache's. */
 	attach(t, zk, config);
+	attach(t, zk, quota);
 	return 0;
 }
 
@@ -300,18 +302,23 @@ zk_code zk_dtree_create(struct zk_dtree *t, const char *path, size_t len, const 
 		return ZSYSTEMERROR;
 	n->stat = (struct zk_pstat){zxid, zxid, time_ms, time_ms, 0, 0, 0, owner, zxid};
 	n->acl = acl;
+	/* Attach first: it can only fail (ENOMEM) before changing anything. */
+	if (attach(t, parent, n)) {
+		zk_free(n->data);
+		zk_free(n);
+		return ZSYSTEMERROR;
+	}
 	if (acl)
 		zk_aclcache_ref(acl);
 	digest_remove(t, parent);
-	if (parent_cversion == -1)
-		parent_cversion = parent->stat.cversion + 1;
+	if (parent_cversion == -1) /* wraps past INT32_MAX as Java's int does */
+		parent_cversion = (int32_t)((uint32_t)parent->stat.cversion + 1u);
 	/* Replays may apply a create twice; cversion only moves forward. */
 	if (parent_cversion > parent->stat.cversion) {
 		parent->stat.cversion = parent_cversion;
 		parent->stat.pzxid = zxid;
 	}
 	digest_add(t, parent);
-	attach(t, parent, n);
 	emit(t, ZK_EV_CREATED, n->path, n->path_len);
 	emit(t, ZK_EV_CHILDREN_CHANGED, parent->path, parent->path_len);
 	return ZOK;
@@ -401,11 +408,25 @@ zk_code zk_dtree_set_acl(struct zk_dtree *t, const char *path, size_t len, struc
 
 void zk_dtree_kill_session(struct zk_dtree *t, int64_t session_id, int64_t zxid)
 {
-	struct zk_eph_set *e;
-	/* Each delete may free the set when it empties: look it up again every round. */
-	while ((e = eph_set(t, session_id, false)) && e->head) {
-		struct zk_node *n = e->head;
-		zk_dtree_delete(t, n->path, n->path_len, zxid);
+	/* Passes over the list until one deletes nothing: a node that cannot go (an ephemeral with
+	 * children, which only replayed or fuzzed txns can make) must not spin this loop forever.
+	 * The last successful delete frees the set: never touch it after that. */
+	for (;;) {
+		struct zk_eph_set *e = eph_set(t, session_id, false);
+		if (!e)
+			return;
+		bool progress = false;
+		for (struct zk_node *n = e->head, *next; n; n = next) {
+			next = n->kind_next;
+			uint32_t left = e->count;
+			if (zk_dtree_delete(t, n->path, n->path_len, zxid) == ZOK) {
+				if (left == 1)
+					return;
+				progress = true;
+			}
+		}
+		if (!progress)
+			return;
 	}
 }
 

@@ -18,10 +18,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/random.h>
 #include <time.h>
 #include <uthash.h>
 
 #include "io_disk.h"
+#include "io_snap.h"
 #include "jute.h"
 #include "out.h"
 #include "server.h"
@@ -57,6 +59,14 @@ struct zk_io {
 	struct io_conn *conns;
 	uint64_t next_conn_id;
 	bool globally_paused;
+	/* Snapshots: every snapCount/2 + roll txns (roll random in [0, snapCount/2), as ZooKeeper's
+	 * SyncRequestProcessor), in a forked child; at most one at a time. */
+	int64_t txns_since_snap;
+	int64_t snap_roll;
+	uint64_t rng;
+	struct zk_snap_job *snap_job;
+	struct event *snap_ev;
+	struct event *purge_ev;
 };
 
 void zk_io_now(int64_t *mono_ms, int64_t *wall_ms)
@@ -159,6 +169,7 @@ static void apply_out(struct zk_io *io)
 			break;
 		case ZK_OUT_PERSIST:
 			zk_disk_append(io->disk, it->token, o->data.p + it->off, it->len);
+			io->txns_since_snap++;
 			persisted = true;
 			break;
 		}
@@ -284,6 +295,76 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
 	apply_out(io);
 }
 
+static uint64_t next_rand(struct zk_io *io)
+{
+	io->rng ^= io->rng << 13;
+	io->rng ^= io->rng >> 7;
+	io->rng ^= io->rng << 17;
+	return io->rng;
+}
+
+static void new_snap_roll(struct zk_io *io)
+{
+	int64_t half = io->cfg.snap_count / 2;
+	io->snap_roll = half > 0 ? (int64_t)(next_rand(io) % (uint64_t)half) : 0;
+}
+
+static void snap_done_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct zk_io *io = arg;
+	char err[512] = "";
+	int rc = zk_snap_job_poll(io->snap_job, err, sizeof(err));
+	if (rc > 0)
+		return;
+	int64_t zxid = zk_snap_job_zxid(io->snap_job);
+	if (rc == 0)
+		zk_logf(&io->log, ZK_LOG_INFO, "snapshot written zxid=0x%llx", (unsigned long long)zxid);
+	else
+		zk_logf(&io->log, ZK_LOG_ERROR, "snapshot zxid=0x%llx failed: %s", (unsigned long long)zxid, err);
+	event_free(io->snap_ev);
+	io->snap_ev = NULL;
+	zk_snap_job_free(io->snap_job);
+	io->snap_job = NULL;
+}
+
+/* Called when everything logged so far is applied: the database is exactly at its last zxid,
+ * which is what the child process will write; the log rolls so that the next txn starts a file. */
+static void maybe_snapshot(struct zk_io *io)
+{
+	if (io->txns_since_snap <= io->cfg.snap_count / 2 + io->snap_roll)
+		return;
+	/* As ZooKeeper: the log rolls and the count restarts even when a snapshot is still being
+	 * written and this one is skipped. */
+	zk_disk_roll(io->disk);
+	io->txns_since_snap = 0;
+	new_snap_roll(io);
+	if (io->snap_job) {
+		zk_logf(&io->log, ZK_LOG_WARN, "too busy to snap, skipping");
+		return;
+	}
+	const struct zk_db *db = zk_server_db(io->core);
+	char err[512];
+	if (zk_snap_save_bg(db, db->last_zxid, io->cfg.data_dir, io->cfg.force_sync ? 0 : ZK_SNAP_SAVE_NO_FSYNC,
+			    &io->snap_job, err, sizeof(err))) {
+		zk_logf(&io->log, ZK_LOG_ERROR, "cannot start a snapshot: %s", err);
+		io->snap_job = NULL;
+		return;
+	}
+	io->snap_ev = event_new(io->base, zk_snap_job_fd(io->snap_job), EV_READ | EV_PERSIST, snap_done_cb, io);
+	event_add(io->snap_ev, NULL);
+}
+
+static void purge_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct zk_io *io = arg;
+	int n = zk_snap_purge(io->cfg.data_dir, io->cfg.data_log_dir, io->cfg.autopurge_snap_retain_count, &io->log);
+	zk_logf(&io->log, ZK_LOG_INFO, "autopurge removed %d files", n < 0 ? 0 : n);
+}
+
 /* Group commit: runs at the lowest priority, after every read callback of this loop pass, so the
  * writes read in one pass share one fsync. */
 static void flush_cb(evutil_socket_t fd, short what, void *arg)
@@ -296,6 +377,8 @@ static void flush_cb(evutil_socket_t fd, short what, void *arg)
 	if (token)
 		zk_server_disk_done(io->core, now_struct(), token, rc, &io->out);
 	apply_out(io);
+	if (rc == 0)
+		maybe_snapshot(io);
 }
 
 static void tick_cb(evutil_socket_t fd, short what, void *arg)
@@ -305,6 +388,27 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 	struct zk_io *io = arg;
 	zk_server_tick(io->core, now_struct(), &io->out);
 	apply_out(io);
+}
+
+/* Out of file descriptors: accept() fails at once again and again. Pause the listener for a
+ * moment instead of spinning (and logging) at full speed. */
+static void listener_resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct zk_io *io = arg;
+	evconnlistener_enable(io->listener);
+}
+
+static void accept_error_cb(struct evconnlistener *l, void *arg)
+{
+	struct zk_io *io = arg;
+	int err = EVUTIL_SOCKET_ERROR();
+	static const struct timeval pause_tv = {0, 200 * 1000};
+	zk_logf(&io->log, ZK_LOG_WARN, "accept failed: %s; pausing new connections for 200 ms",
+		evutil_socket_error_to_string(err));
+	evconnlistener_disable(l);
+	event_base_once(io->base, -1, EV_TIMEOUT, listener_resume_cb, io, &pause_tv);
 }
 
 static void signal_cb(evutil_socket_t sig, short what, void *arg)
@@ -360,6 +464,7 @@ struct zk_io *zk_io_new(const struct zk_config *cfg, struct zk_server *core, con
 			 strerror(errno));
 		goto fail;
 	}
+	evconnlistener_set_error_cb(io->listener, accept_error_cb);
 	io->flush_ev = event_new(io->base, -1, 0, flush_cb, io);
 	event_priority_set(io->flush_ev, 1);
 	io->tick_ev = event_new(io->base, -1, EV_PERSIST, tick_cb, io);
@@ -370,6 +475,15 @@ struct zk_io *zk_io_new(const struct zk_config *cfg, struct zk_server *core, con
 		tick_ms = 10;
 	struct timeval tv = {tick_ms / 1000, (tick_ms % 1000) * 1000};
 	event_add(io->tick_ev, &tv);
+	if (getrandom(&io->rng, sizeof(io->rng), 0) != sizeof(io->rng) || !io->rng)
+		io->rng = 0x9E3779B97F4A7C15ULL;
+	new_snap_roll(io);
+	if (cfg->autopurge_purge_interval_h > 0) {
+		io->purge_ev = event_new(io->base, -1, EV_PERSIST, purge_cb, io);
+		struct timeval ptv = {(time_t)cfg->autopurge_purge_interval_h * 3600, 0};
+		event_add(io->purge_ev, &ptv);
+		purge_cb(-1, 0, io); /* ZooKeeper's DatadirCleanupManager also runs once at start */
+	}
 	io->sigint_ev = evsignal_new(io->base, SIGINT, signal_cb, io);
 	io->sigterm_ev = evsignal_new(io->base, SIGTERM, signal_cb, io);
 	event_add(io->sigint_ev, NULL);
@@ -400,6 +514,11 @@ void zk_io_free(struct zk_io *io)
 		event_free(io->tick_ev);
 	if (io->flush_ev)
 		event_free(io->flush_ev);
+	if (io->snap_ev)
+		event_free(io->snap_ev);
+	zk_snap_job_free(io->snap_job);
+	if (io->purge_ev)
+		event_free(io->purge_ev);
 	if (io->sigint_ev)
 		event_free(io->sigint_ev);
 	if (io->sigterm_ev)

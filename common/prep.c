@@ -97,7 +97,7 @@ static zk_code prep_create(struct prep_ctx *x, const struct zk_req *q, struct zk
 		return ZNODEEXISTS;
 	if (zk_owner_is_session(parent.stat.ephemeral_owner))
 		return ZNOCHILDRENFOREPHEMERALS;
-	int32_t new_cversion = parent.stat.cversion + 1;
+	int32_t new_cversion = (int32_t)((uint32_t)parent.stat.cversion + 1u); /* wraps like Java's int */
 	int64_t owner = 0;
 	if (f == ZK_CM_CONTAINER)
 		owner = ZK_OWNER_CONTAINER;

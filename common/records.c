@@ -155,6 +155,14 @@ int zk_req_decode(int32_t op, struct zk_rbuf *r, struct zk_req *q)
 	case ZK_OP_SASL:
 		q->data = zk_jr_buffer(r);
 		break;
+	case ZK_OP_RECONFIG:
+		/* ReconfigRequest{joiningServers, leavingServers, newMembers, curConfigId}: checked so
+		 * that prep can answer ReconfigDisabled, as ZooKeeper does once the body has parsed. */
+		zk_jr_buffer(r);
+		zk_jr_buffer(r);
+		zk_jr_buffer(r);
+		zk_jr_long(r);
+		break;
 	case ZK_OP_DELETECONTAINER:
 		/* The bare path bytes, no length prefix. */
 		q->path.p = r->p + r->pos;

@@ -125,7 +125,9 @@ static void pending_free(struct zk_pending *p)
 	zk_free(p);
 }
 
-static void conn_free(struct zk_server *s, struct zk_conn *c)
+/* Empties the connection's queue: reads are freed, writes stay in the commit queue, detached
+ * (disk_done frees a write that is in no connection queue). */
+static void conn_drop_queue(struct zk_server *s, struct zk_conn *c)
 {
 	struct zk_pending *p = c->qhead;
 	while (p) {
@@ -139,6 +141,12 @@ static void conn_free(struct zk_server *s, struct zk_conn *c)
 		p = n;
 	}
 	c->qhead = c->qtail = NULL;
+	c->qlen = 0;
+}
+
+static void conn_free(struct zk_server *s, struct zk_conn *c)
+{
+	conn_drop_queue(s, c);
 	struct zk_ip_count *ipc;
 	HASH_FIND_STR(s->ip_counts, c->ip, ipc);
 	if (ipc && --ipc->count <= 0) {
@@ -248,7 +256,7 @@ void zk_conn_note_reply(struct zk_server *s, struct zk_conn *c, int32_t op, int3
 		lat = 0;
 	c->st.sent++;
 	s->st.packets_sent++;
-	memcpy(c->st.last_op, zk_op_tag(op), 5);
+	snprintf(c->st.last_op, sizeof(c->st.last_op), "%s", zk_op_tag(op)); /* tags are 2 or 4 chars */
 	c->st.last_cxid = xid;
 	c->st.last_zxid = zxid;
 	c->st.last_resp_wall_ms = s->cur_now.wall_ms;
@@ -454,7 +462,10 @@ static void handle_request(struct zk_server *s, struct zk_conn *c, const uint8_t
 	int32_t op = (int32_t)zk_get_be32(p + 4);
 	const uint8_t *body = p + 8;
 	size_t blen = len - 8;
-	if (op == ZK_OP_AUTH) {
+	/* Auth is answered at once, ahead of queued requests, as ZooKeeper's I/O thread does; but
+	 * not ahead of the ConnectResponse (ZooKeeper reads nothing more until it is sent): then it
+	 * queues behind the createSession like a read. */
+	if (op == ZK_OP_AUTH && !(c->qhead && c->qhead->kind == ZK_PEND_CONNECT)) {
 		handle_auth(s, c, body, blen, out);
 		return;
 	}
@@ -527,7 +538,10 @@ static void drain(struct zk_server *s, struct zk_conn *c, struct zk_out *out)
 		struct zk_pending *p = c->qhead;
 		queue_pop(c);
 		s->queued_reads--;
-		zk_final_read(s, c, p->xid, p->op, p->buf + 8, p->len - 8, p->recv_mono_ms, out);
+		if (p->op == ZK_OP_AUTH)
+			handle_auth(s, c, p->buf + 8, p->len - 8, out);
+		else
+			zk_final_read(s, c, p->xid, p->op, p->buf + 8, p->len - 8, p->recv_mono_ms, out);
 		pending_free(p);
 	}
 }
@@ -541,11 +555,17 @@ static void finish(struct zk_server *s, struct zk_pending *p, struct zk_out *out
 			zk_server_close_conn(s, c, ZK_CLOSE_SESSION_EXPIRED, out);
 		return;
 	}
-	if (!c || !p->in_conn_queue || c->qhead != p)
+	if (!c || !p->in_conn_queue)
 		return; /* the connection went away: the txn stands, the reply has no one to go to */
-	queue_pop(c);
-	if (c->state == ZK_CONN_CLOSING)
+	if (c->state == ZK_CONN_CLOSING) {
+		/* No more replies on it. Its queued reads must go now: left at the head, they would
+		 * keep its later writes from ever reaching it, and those would never be freed. */
+		conn_drop_queue(s, c);
 		return;
+	}
+	if (c->qhead != p)
+		return;
+	queue_pop(c);
 	if (p->kind == ZK_PEND_CONNECT) {
 		zk_logf(&s->log, ZK_LOG_INFO, "established session sid=0x%llx timeout=%d remote=%s:%d",
 			(unsigned long long)p->session_id, c->timeout_ms, c->ip, c->port);
@@ -579,8 +599,10 @@ void zk_server_disk_done(struct zk_server *s, struct zk_now now, uint64_t token,
 		if (rc < 0) {
 			/* Not durable: never acknowledge. The client sees its connection drop. */
 			struct zk_conn *c = p->conn_id ? zk_conn_get(s, p->conn_id) : NULL;
-			if (c)
+			if (c) {
 				zk_server_close_conn(s, c, ZK_CLOSE_SHUTDOWN, out);
+				conn_drop_queue(s, c); /* p may sit in its queue: unlink before freeing */
+			}
 			pending_free(p);
 			continue;
 		}

@@ -120,6 +120,16 @@ void zk_sessions_remove(struct zk_sessions *s, int64_t id)
 	zk_free(x);
 }
 
+void zk_sessions_move_table(struct zk_sessions *dst, struct zk_sessions *src)
+{
+	struct zk_sessions old = *dst; /* fini frees only its sessions and buckets */
+	dst->by_id = src->by_id;
+	dst->buckets = src->buckets;
+	src->by_id = NULL;
+	src->buckets = NULL;
+	zk_sessions_fini(&old);
+}
+
 bool zk_sessions_touch(struct zk_sessions *s, int64_t id, int64_t now_ms)
 {
 	struct zk_session *x = zk_sessions_get(s, id);
@@ -143,7 +153,9 @@ struct zk_session *zk_sessions_pop_expired(struct zk_sessions *s, int64_t now_ms
 			return x;
 		}
 		if ((now_ms - s->next_expiry_ms) / s->interval_ms > 64) {
-			int64_t oldest = now_ms + s->interval_ms;
+			/* With no bucket, the next boundary after now: it must stay a multiple of the
+			 * interval, or HASH_FIND never meets a bucket again. */
+			int64_t oldest = (now_ms / s->interval_ms + 1) * s->interval_ms;
 			struct zk_bucket *it, *tmp;
 			HASH_ITER(hh, s->buckets, it, tmp) if (it->at_ms < oldest) oldest = it->at_ms;
 			s->next_expiry_ms = oldest > s->next_expiry_ms ? oldest : s->next_expiry_ms + s->interval_ms;

@@ -42,6 +42,10 @@ struct zk_session *zk_sessions_get(const struct zk_sessions *s, int64_t id);
 /* Adds (or updates the timeout of) a session and touches it. NULL on ENOMEM. */
 struct zk_session *zk_sessions_add(struct zk_sessions *s, int64_t id, int32_t timeout_ms, int64_t now_ms);
 void zk_sessions_remove(struct zk_sessions *s, int64_t id);
+/* Replaces dst's sessions (and their buckets) by src's, leaving src without any; dst keeps its
+ * tickTime, next expiry boundary and session id counter (snapshot load: the table is built aside
+ * and only moved in once the whole snapshot checked out). Both must use the same tickTime. */
+void zk_sessions_move_table(struct zk_sessions *dst, struct zk_sessions *src);
 /* Touch: false when the session is unknown or closing (the request is then dropped). */
 bool zk_sessions_touch(struct zk_sessions *s, int64_t id, int64_t now_ms);
 /* Pops one session whose bucket is due, marking it closing; NULL when none is due. */

@@ -32,7 +32,8 @@ char *zk_strndup(const char *s, size_t n)
 	char *d = zk_malloc(n + 1);
 	if (!d)
 		return NULL;
-	memcpy(d, s, n);
+	if (n) /* s may be NULL when n is 0 (a null jute string): memcpy must not see it */
+		memcpy(d, s, n);
 	d[n] = 0;
 	return d;
 }

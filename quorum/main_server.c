@@ -2,9 +2,11 @@
  * lines (the quorum roles come with later issues). Reads the config, checks the data
  * directory, builds the core and runs the client-port shell. Exit code 0 on a signal, 1 on a
  * configuration or start-up error, with a message naming the cause. */
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +17,9 @@
 #include "config.h"
 #include "io_client.h"
 #include "io_disk.h"
+#include "io_snap.h"
+#include "errors.h"
+#include "txn.h"
 #include "log.h"
 #include "server.h"
 
@@ -35,6 +40,63 @@ static int replay_cb(void *ctx, const uint8_t *txn, size_t len, int64_t zxid)
 {
 	(void)zxid;
 	return zk_server_replay(ctx, txn, len);
+}
+
+static bool has_txn_logs(const char *data_log_dir)
+{
+	char dir[ZK_CFG_PATH_MAX + 16];
+	snprintf(dir, sizeof(dir), "%s/version-2", data_log_dir);
+	DIR *d = opendir(dir);
+	bool found = false;
+	struct dirent *e;
+	while (d && !found && (e = readdir(d)))
+		found = !strncmp(e->d_name, "log.", 4);
+	if (d)
+		closedir(d);
+	return found;
+}
+
+/* ZooKeeper's loadData: the newest valid snapshot, the txn logs after it, dead sessions' ephemerals
+ * dropped, then a snapshot of the result so that recovery starts from here next time. */
+static int recover(const struct zk_config *cfg, struct zk_server *core, const struct zk_logger *log)
+{
+	struct zk_db *db = zk_server_db(core);
+	int64_t snap_zxid = 0;
+	struct zk_snap_info info;
+	int rc = zk_snap_load_newest(db, cfg->data_dir, &snap_zxid, log, &info);
+	if (rc == ZK_ENOENT) {
+		if (has_txn_logs(cfg->data_log_dir) && !cfg->snapshot_trust_empty) {
+			fprintf(stderr, "zkedge-server: %s/version-2 has txn logs but no snapshot: refusing to start "
+					"(set snapshot.trust.empty=true to start from the logs alone)\n",
+				cfg->data_log_dir);
+			return -1;
+		}
+		snap_zxid = 0;
+	} else if (rc) {
+		fprintf(stderr, "zkedge-server: no usable snapshot in %s/version-2 (rc=%d); see the log above\n",
+			cfg->data_dir, rc);
+		return -1;
+	} else if (info.warning[0]) {
+		zk_logf(log, ZK_LOG_WARN, "snapshot zxid=0x%llx: %s", (unsigned long long)snap_zxid, info.warning);
+	}
+	int64_t last_zxid = snap_zxid;
+	rc = zk_disk_recover(cfg->data_log_dir, snap_zxid, replay_cb, core, log, &last_zxid);
+	if (rc) {
+		fprintf(stderr, "zkedge-server: cannot recover the transaction log in %s/version-2 (rc=%d); see "
+				"the log above\n",
+			cfg->data_log_dir, rc);
+		return -1;
+	}
+	struct zk_now now;
+	zk_io_now(&now.mono_ms, &now.wall_ms);
+	zk_server_loaded(core, now);
+	char err[512];
+	rc = zk_snap_save(db, db->last_zxid, cfg->data_dir, 0, err, sizeof(err));
+	if (rc) {
+		fprintf(stderr, "zkedge-server: cannot write the start-up snapshot: %s\n", err);
+		return -1;
+	}
+	return 0;
 }
 
 static void warn_cb(void *ctx, const char *msg)
@@ -157,16 +219,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "zkedge-server: out of memory\n");
 		return 1;
 	}
-	int64_t last_zxid = 0;
-	rc = zk_disk_recover(cfg.data_log_dir, 0, replay_cb, core, &log, &last_zxid);
-	if (rc) {
-		fprintf(stderr, "zkedge-server: cannot recover the transaction log in %s/version-2 (rc=%d); see the log above\n",
-			cfg.data_log_dir, rc);
-		zk_server_free(core);
+	if (recover(&cfg, core, &log))
 		return 1;
-	}
-	zk_io_now(&now.mono_ms, &now.wall_ms);
-	zk_server_loaded(core, now);
 	struct zk_io *io = zk_io_new(&cfg, core, &log, err, sizeof(err));
 	if (!io) {
 		fprintf(stderr, "zkedge-server: %s\n", err);
