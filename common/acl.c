@@ -244,8 +244,12 @@ zk_code zk_acl_fixup(const struct zk_acl_vec *in, const struct zk_auth *auth, st
 	struct zk_acl a;
 	zk_acl_iter_init(&it, in);
 	while (zk_acl_iter_next(&it, &a)) {
-		if (a.scheme.len < 0 || a.id.len < 0)
+		if (a.scheme.len < 0)
 			return ZINVALIDACL;
+		if (a.id.len < 0) { /* kazoo writes "" as a null string: ZooKeeper's auth entry ignores it */
+			a.id.p = (const uint8_t *)"";
+			a.id.len = 0;
+		}
 		struct fix_entry e = {a.perms, (const char *)a.scheme.p, (size_t)a.scheme.len, (const char *)a.id.p,
 				      (size_t)a.id.len};
 		if (bytes_eq(a.scheme, "world") && bytes_eq(a.id, "anyone")) {
