@@ -137,6 +137,7 @@ class ZkServer:
         self.proc = None
         self._logf = None
         self.starts = 0
+        self.extra_config = []  # more zoo.cfg lines, e.g. "maxClientCnxns=5"
 
     @property
     def hosts(self):
@@ -157,6 +158,8 @@ class ZkServer:
             "admin.enableServer=false",
             "zookeeper.DigestAuthenticationProvider.superDigest=%s" % SUPER_DIGEST,
         ]
+        lines = [l for l in lines if l.split("=", 1)[0] not in {e.split("=", 1)[0] for e in self.extra_config}]
+        lines += self.extra_config
         with open(self.cfg_path, "w") as f:
             f.write("\n".join(lines) + "\n")
 
