@@ -29,14 +29,18 @@ def test_max_client_cnxns_per_address(limited_server):
             r = Raw(limited_server.port)
             r.handshake()
             raws.append(r)
-        extra = Raw(limited_server.port)
-        # The sixth connection from 127.0.0.1 is closed without an answer.
+        # The sixth connection from 127.0.0.1 is closed without an answer (Apache may close it
+        # before the connect call even returns).
         try:
-            extra.send(b"\x00\x00\x00\x2d" + b"\x00" * 45)
-        except OSError:
+            extra = Raw(limited_server.port)
+            try:
+                extra.send(b"\x00\x00\x00\x2d" + b"\x00" * 45)
+            except OSError:
+                pass
+            assert extra.closed_by_server()
+            extra.close()
+        except (BrokenPipeError, ConnectionResetError):
             pass
-        assert extra.closed_by_server()
-        extra.close()
         # The five keep working.
         for i, r in enumerate(raws):
             r.request(i + 1, 11)  # ping
