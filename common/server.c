@@ -13,7 +13,6 @@
 #include "server_int.h"
 #include "zmalloc.h"
 
-#define ZK_SESSIONLESS_CHECK_MS 1000
 
 struct zk_conn *zk_conn_get(struct zk_server *s, uint64_t id)
 {
@@ -288,27 +287,8 @@ void zk_send_header(struct zk_server *s, struct zk_conn *c, int32_t xid, int64_t
 	zk_out_send_end(out, c->id, mark);
 }
 
-static void send_connect_response(struct zk_server *s, struct zk_conn *c, bool valid, struct zk_out *out)
-{
-	uint8_t pw[16] = {0};
-	if (valid)
-		zk_session_passwd(c->session_id, pw);
-	size_t mark;
-	struct zk_wbuf *w = zk_out_send_begin(out, &mark);
-	size_t f = zk_jw_frame_begin(w);
-	zk_jw_int(w, 0);
-	zk_jw_int(w, valid ? c->timeout_ms : 0);
-	zk_jw_long(w, valid ? c->session_id : 0);
-	zk_jw_buffer(w, pw, 16);
-	if (!c->old_client)
-		zk_jw_bool(w, false);
-	zk_jw_frame_end(w, f);
-	zk_out_send_end(out, c->id, mark);
-	c->st.sent++;
-	s->st.packets_sent++;
-}
 
-static void queue_push(struct zk_conn *c, struct zk_pending *p)
+void zk_queue_push(struct zk_conn *c, struct zk_pending *p)
 {
 	p->next = NULL;
 	p->in_conn_queue = true;
@@ -332,7 +312,7 @@ static void queue_pop(struct zk_conn *c)
 }
 
 /* Takes the txn in s->txn into the pipeline: commit queue, persist output. */
-static struct zk_pending *submit(struct zk_server *s, enum zk_pending_kind kind, struct zk_conn *c,
+struct zk_pending *zk_submit(struct zk_server *s, enum zk_pending_kind kind, struct zk_conn *c,
                                  int64_t session_id, int32_t xid, int32_t op, int64_t zxid, struct zk_out *out)
 {
 	struct zk_pending *p = zk_calloc(1, sizeof(*p));
@@ -359,97 +339,12 @@ static struct zk_pending *submit(struct zk_server *s, enum zk_pending_kind kind,
 	s->commit_tail = p;
 	s->commit_len++;
 	if (c && kind != ZK_PEND_INTERNAL)
-		queue_push(c, p);
+		zk_queue_push(c, p);
 	zk_out_persist(out, (uint64_t)zxid, p->buf, p->len);
 	return p;
 }
 
-static void handle_connect(struct zk_server *s, struct zk_conn *c, const uint8_t *p, size_t len, struct zk_out *out)
-{
-	struct zk_connect_req req;
-	if (zk_connect_req_decode(p, len, (size_t)s->cfg.jute_maxbuffer, &req)) {
-		char sample[64];
-		zk_log_sanitize(p, len < 16 ? len : 16, sample, sizeof(sample));
-		zk_logf(&s->log, ZK_LOG_WARN, "bad ConnectRequest remote=%s:%d len=%zu sample=\"%s\"", c->ip, c->port,
-			len, sample);
-		zk_server_close_conn(s, c, ZK_CLOSE_BAD_CONNECT, out);
-		return;
-	}
-	if (req.last_zxid_seen > s->db.last_zxid) {
-		zk_logf(&s->log, ZK_LOG_INFO,
-			"refusing session request: client zxid=0x%llx is ahead of ours zxid=0x%llx remote=%s:%d",
-			(unsigned long long)req.last_zxid_seen, (unsigned long long)s->db.last_zxid, c->ip, c->port);
-		zk_server_close_conn(s, c, ZK_CLOSE_ZXID_AHEAD, out);
-		return;
-	}
-	c->old_client = !req.has_readonly;
-	int32_t t = req.timeout_ms;
-	if (t < s->cfg.min_session_timeout_ms)
-		t = s->cfg.min_session_timeout_ms;
-	if (t > s->cfg.max_session_timeout_ms)
-		t = s->cfg.max_session_timeout_ms;
-	c->timeout_ms = t;
-	c->state = ZK_CONN_ACTIVE;
-	if (req.session_id == 0) {
-		int64_t sid = zk_sessions_next_id(&s->db.sessions);
-		struct zk_session *ss = zk_sessions_add(&s->db.sessions, sid, t, s->cur_now.mono_ms);
-		if (!ss) {
-			zk_server_close_conn(s, c, ZK_CLOSE_NOMEM, out);
-			return;
-		}
-		ss->conn_id = c->id;
-		c->session_id = sid;
-		int64_t zxid = ++s->next_zxid;
-		zk_prep_create_session(s, sid, t, zxid);
-		if (!submit(s, ZK_PEND_CONNECT, c, sid, 0, ZK_OP_CREATESESSION, zxid, out))
-			zk_server_close_conn(s, c, ZK_CLOSE_NOMEM, out);
-		return;
-	}
-	struct zk_session *ss = zk_sessions_get(&s->db.sessions, req.session_id);
-	if (ss && ss->conn_id && ss->conn_id != c->id) {
-		struct zk_conn *old = zk_conn_get(s, ss->conn_id);
-		if (old)
-			zk_server_close_conn(s, old, ZK_CLOSE_RECONNECTED, out);
-		ss->conn_id = 0;
-	}
-	uint8_t pw[16];
-	zk_session_passwd(req.session_id, pw);
-	bool pw_ok = req.passwd.len == 16 && !memcmp(req.passwd.p, pw, 16);
-	c->session_id = req.session_id;
-	if (!pw_ok || !ss || ss->closing) {
-		zk_logf(&s->log, ZK_LOG_INFO, "invalid session on reconnect sid=0x%llx remote=%s:%d reason=%s",
-			(unsigned long long)req.session_id, c->ip, c->port, !pw_ok ? "password" : "expired");
-		send_connect_response(s, c, false, out);
-		c->session_id = 0;
-		zk_server_close_conn(s, c, ZK_CLOSE_SESSION_INVALID, out);
-		return;
-	}
-	ss->timeout_ms = t;
-	zk_sessions_touch(&s->db.sessions, ss->id, s->cur_now.mono_ms);
-	ss->conn_id = c->id;
-	zk_logf(&s->log, ZK_LOG_INFO, "session re-established sid=0x%llx timeout=%d remote=%s:%d",
-		(unsigned long long)ss->id, t, c->ip, c->port);
-	send_connect_response(s, c, true, out);
-}
 
-static void handle_auth(struct zk_server *s, struct zk_conn *c, const uint8_t *body, size_t len, struct zk_out *out)
-{
-	struct zk_rbuf r;
-	struct zk_req q;
-	zk_rbuf_init(&r, body, len, (size_t)s->cfg.jute_maxbuffer);
-	zk_code e = ZAUTHFAILED;
-	if (!zk_req_decode(ZK_OP_AUTH, &r, &q) && q.scheme.len >= 0 && q.data.len >= 0)
-		e = zk_auth_add(&c->auth, (const char *)q.scheme.p, (size_t)q.scheme.len, q.data.p, (size_t)q.data.len,
-				s->cfg.super_digest, s->cfg.digest_auth_enabled);
-	zk_send_header(s, c, ZK_XID_AUTH, 0, e, out);
-	c->st.sent++;
-	s->st.packets_sent++;
-	if (e) {
-		zk_logf(&s->log, ZK_LOG_WARN, "authentication failed remote=%s:%d sid=0x%llx", c->ip, c->port,
-			(unsigned long long)c->session_id);
-		zk_server_close_conn(s, c, ZK_CLOSE_AUTH_FAILED, out);
-	}
-}
 
 static void handle_request(struct zk_server *s, struct zk_conn *c, const uint8_t *p, size_t len, struct zk_out *out)
 {
@@ -466,7 +361,7 @@ static void handle_request(struct zk_server *s, struct zk_conn *c, const uint8_t
 	 * not ahead of the ConnectResponse (ZooKeeper reads nothing more until it is sent): then it
 	 * queues behind the createSession like a read. */
 	if (op == ZK_OP_AUTH && !(c->qhead && c->qhead->kind == ZK_PEND_CONNECT)) {
-		handle_auth(s, c, body, blen, out);
+		zk_handshake_auth(s, c, body, blen, out);
 		return;
 	}
 	if (!zk_sessions_touch(&s->db.sessions, c->session_id, s->cur_now.mono_ms)) {
@@ -486,7 +381,7 @@ static void handle_request(struct zk_server *s, struct zk_conn *c, const uint8_t
 			zk_prep_close_session(s, c->session_id, xid, zxid);
 		else
 			zk_prep(s, c, c->session_id, xid, op, body, blen, zxid);
-		if (!submit(s, ZK_PEND_WRITE, c, c->session_id, xid, op, zxid, out))
+		if (!zk_submit(s, ZK_PEND_WRITE, c, c->session_id, xid, op, zxid, out))
 			zk_server_close_conn(s, c, ZK_CLOSE_NOMEM, out);
 		return;
 	}
@@ -510,7 +405,7 @@ static void handle_request(struct zk_server *s, struct zk_conn *c, const uint8_t
 	q->recv_mono_ms = s->cur_now.mono_ms;
 	q->buf = copy;
 	q->len = len;
-	queue_push(c, q);
+	zk_queue_push(c, q);
 	s->queued_reads++;
 }
 
@@ -525,7 +420,7 @@ void zk_server_frame(struct zk_server *s, struct zk_now now, uint64_t conn_id, c
 	c->st.recved++;
 	s->st.packets_received++;
 	if (c->state == ZK_CONN_NEW)
-		handle_connect(s, c, p, len, out);
+		zk_handshake_connect(s, c, p, len, out);
 	else
 		handle_request(s, c, p, len, out);
 	s->cur_out = NULL;
@@ -539,7 +434,7 @@ static void drain(struct zk_server *s, struct zk_conn *c, struct zk_out *out)
 		queue_pop(c);
 		s->queued_reads--;
 		if (p->op == ZK_OP_AUTH)
-			handle_auth(s, c, p->buf + 8, p->len - 8, out);
+			zk_handshake_auth(s, c, p->buf + 8, p->len - 8, out);
 		else
 			zk_final_read(s, c, p->xid, p->op, p->buf + 8, p->len - 8, p->recv_mono_ms, out);
 		pending_free(p);
@@ -569,7 +464,7 @@ static void finish(struct zk_server *s, struct zk_pending *p, struct zk_out *out
 	if (p->kind == ZK_PEND_CONNECT) {
 		zk_logf(&s->log, ZK_LOG_INFO, "established session sid=0x%llx timeout=%d remote=%s:%d",
 			(unsigned long long)p->session_id, c->timeout_ms, c->ip, c->port);
-		send_connect_response(s, c, true, out);
+		zk_send_connect_response(s, c, true, out);
 	} else if (p->op == ZK_OP_CLOSESESSION) {
 		zk_send_header(s, c, p->xid, p->zxid, 0, out);
 		zk_conn_note_reply(s, c, p->op, p->xid, p->zxid, p->recv_mono_ms);
@@ -619,67 +514,7 @@ void zk_server_disk_done(struct zk_server *s, struct zk_now now, uint64_t token,
 	s->cur_out = NULL;
 }
 
-static void reap_containers(struct zk_server *s, struct zk_out *out)
-{
-	int64_t budget = (int64_t)s->cfg.container_max_per_minute * s->cfg.container_check_interval_ms / 60000;
-	if (budget < 1)
-		budget = 1;
-	const struct zk_node *lists[2] = {s->db.tree.containers, s->db.tree.ttls};
-	for (int li = 0; li < 2; li++) {
-		for (const struct zk_node *n = lists[li]; n && budget > 0; n = n->kind_next) {
-			if (n->children)
-				continue;
-			bool due;
-			if (li == 0)
-				due = n->stat.cversion > 0 ||
-				      (s->cfg.container_max_never_used_ms > 0 &&
-				       s->cur_now.wall_ms - n->stat.mtime > s->cfg.container_max_never_used_ms);
-			else
-				due = s->cur_now.wall_ms - n->stat.mtime > (n->stat.ephemeral_owner & ZK_TTL_MAX);
-			struct zk_rec r;
-			if (!due || !zk_changes_get(&s->changes, &s->db.tree, n->path, n->path_len, &r) || r.child_count)
-				continue;
-			int64_t zxid = ++s->next_zxid;
-			zk_prep(s, NULL, 0, 0, ZK_OP_DELETECONTAINER, (const uint8_t *)n->path, n->path_len, zxid);
-			submit(s, ZK_PEND_INTERNAL, NULL, 0, 0, ZK_OP_DELETECONTAINER, zxid, out);
-			budget--;
-		}
-	}
-}
 
-void zk_server_tick(struct zk_server *s, struct zk_now now, struct zk_out *out)
-{
-	s->cur_now = now;
-	s->cur_out = out;
-	struct zk_session *ss;
-	while ((ss = zk_sessions_pop_expired(&s->db.sessions, now.mono_ms))) {
-		zk_logf(&s->log, ZK_LOG_INFO, "expiring session sid=0x%llx timeout=%d", (unsigned long long)ss->id,
-			ss->timeout_ms);
-		int64_t zxid = ++s->next_zxid;
-		uint64_t conn_id = ss->conn_id;
-		zk_prep_close_session(s, ss->id, 0, zxid);
-		struct zk_pending *p = submit(s, ZK_PEND_INTERNAL, NULL, ss->id, 0, ZK_OP_CLOSESESSION, zxid, out);
-		if (p)
-			p->conn_id = conn_id;
-	}
-	if (now.mono_ms >= s->next_reap_mono_ms) {
-		s->next_reap_mono_ms = now.mono_ms + s->cfg.container_check_interval_ms;
-		reap_containers(s, out);
-	}
-	/* Connections that never sent a ConnectRequest (nio.sessionlessCnxnTimeout); a scan of all
-	 * connections, so at most once a second. */
-	if (now.mono_ms < s->next_sessionless_check_ms) {
-		s->cur_out = NULL;
-		return;
-	}
-	s->next_sessionless_check_ms = now.mono_ms + ZK_SESSIONLESS_CHECK_MS;
-	struct zk_conn *c, *ct;
-	HASH_ITER(hh, s->conns, c, ct) {
-		if (c->state == ZK_CONN_NEW && now.mono_ms - c->opened_mono_ms > s->cfg.sessionless_cnxn_timeout_ms)
-			zk_server_close_conn(s, c, ZK_CLOSE_IDLE, out);
-	}
-	s->cur_out = NULL;
-}
 
 uint32_t zk_server_outstanding(const struct zk_server *s) { return s->commit_len + s->queued_reads; }
 
@@ -703,27 +538,4 @@ uint64_t zk_server_last_zxid(const struct zk_server *s) { return (uint64_t)s->db
 
 struct zk_db *zk_server_db(struct zk_server *s) { return &s->db; }
 
-int zk_server_replay(struct zk_server *s, const uint8_t *txn, size_t len)
-{
-	return zk_txn_apply(&s->db, txn, len, 0, &s->res);
-}
 
-void zk_server_loaded(struct zk_server *s, struct zk_now now)
-{
-	/* Ephemerals whose session did not survive (closed in a part of the log that was lost, or
-	 * never committed) go now, as ZooKeeper's loadData kills dead sessions. */
-	struct zk_eph_set *e, *et;
-	HASH_ITER(hh, s->db.tree.ephemerals, e, et) {
-		if (!zk_sessions_get(&s->db.sessions, e->session_id))
-			zk_dtree_kill_session(&s->db.tree, e->session_id, s->db.last_zxid);
-	}
-	s->next_zxid = s->db.last_zxid;
-	s->durable_zxid = s->db.last_zxid;
-	struct zk_session *ss, *t;
-	HASH_ITER(hh, s->db.sessions.by_id, ss, t) {
-		zk_sessions_touch(&s->db.sessions, ss->id, now.mono_ms);
-	}
-	zk_logf(&s->log, ZK_LOG_INFO, "database loaded zxid=0x%llx nodes=%llu sessions=%u",
-		(unsigned long long)s->db.last_zxid, (unsigned long long)s->db.tree.node_count,
-		zk_sessions_count(&s->db.sessions));
-}

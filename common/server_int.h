@@ -115,6 +115,17 @@ void zk_send_header(struct zk_server *s, struct zk_conn *c, int32_t xid, int64_t
 const char *zk_op_tag(int32_t op);
 bool zk_op_is_write(int32_t op);
 
+struct zk_pending *zk_submit(struct zk_server *s, enum zk_pending_kind kind, struct zk_conn *c,
+                             int64_t session_id, int32_t xid, int32_t op, int64_t zxid, struct zk_out *out);
+void zk_queue_push(struct zk_conn *c, struct zk_pending *p);
+
+/* handshake.c */
+void zk_send_connect_response(struct zk_server *s, struct zk_conn *c, bool valid, struct zk_out *out);
+void zk_handshake_connect(struct zk_server *s, struct zk_conn *c, const uint8_t *p, size_t len,
+                          struct zk_out *out);
+void zk_handshake_auth(struct zk_server *s, struct zk_conn *c, const uint8_t *body, size_t len,
+                       struct zk_out *out);
+
 /* prep.c: turns a write into a txn in s->txn (header + record). Always yields a txn: a failed
  * validation gives an error txn, as ZooKeeper commits failed writes. */
 void zk_prep(struct zk_server *s, struct zk_conn *c, int64_t session_id, int32_t xid, int32_t op,
