@@ -1,8 +1,8 @@
-/* Client-port shell: see io_client.h. One event loop; the core is called only from it.
- * Backpressure: a connection whose output passes ZK_OUT_SOFT_BYTES stops being read until it
- * drains to half; past ZK_OUT_HARD_BYTES (a client that stopped reading while watches fire)
- * it is closed. globalOutstandingLimit pauses reading on every connection while the pipeline is
- * that full. */
+/* Client-port shell, core side: the listener, the core's effects (sends and closes routed to the
+ * connection loop that owns the connection, txn persistence with group commit at the end of
+ * each loop pass, snapshots), deadlines and signals. Connections themselves live in io_conn.c,
+ * on loop 0 (this thread) or on the other loops' threads (io_loop.h). globalOutstandingLimit
+ * pauses reading on every connection while the pipeline is that full. */
 #include "io_client.h"
 
 #include <arpa/inet.h>
@@ -11,39 +11,24 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/listener.h>
+#include <event2/thread.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/random.h>
+#include <sys/socket.h>
 #include <time.h>
-#include <uthash.h>
+#include <unistd.h>
 
 #include "io_disk.h"
+#include "io_loop.h"
 #include "io_snap.h"
 #include "jute.h"
 #include "out.h"
 #include "server.h"
-
-#define ZK_OUT_SOFT_BYTES (4u << 20)
-#define ZK_OUT_HARD_BYTES (64u << 20)
-#define ZK_FRAMES_PER_READ 256
-
-struct io_conn {
-	uint64_t id;
-	struct bufferevent *bev;
-	struct zk_io *io;
-	bool seen_bytes;    /* the first 4 bytes decide 4lw vs protocol */
-	bool closing;       /* close once output is flushed */
-	bool paused_output; /* reading paused for output backpressure */
-	bool paused_global; /* reading paused for globalOutstandingLimit */
-	char ip[64];
-	int port;
-	UT_hash_handle hh;
-};
 
 struct zk_io {
 	struct event_base *base;
@@ -56,9 +41,15 @@ struct zk_io {
 	struct zk_config cfg;
 	struct zk_out out;
 	struct zk_disk *disk;
-	struct io_conn *conns;
 	uint64_t next_conn_id;
 	bool globally_paused;
+	/* Connection loops: loops[0] runs on this thread, with the core. */
+	struct io_loop *loops;
+	int nloops;
+	struct io_mq inq;            /* loops -> core */
+	struct event *inq_ev;
+	struct zk_wbuf inq_swap;
+	struct zk_wbuf *out_batches; /* core -> loop i, gathered during one apply */
 	/* Snapshots: every snapCount/2 + roll txns (roll random in [0, snapCount/2), as ZooKeeper's
 	 * SyncRequestProcessor), in a forked child; at most one at a time. */
 	int64_t txns_since_snap;
@@ -85,24 +76,30 @@ static struct zk_now now_struct(void)
 	return n;
 }
 
-static void conn_free(struct zk_io *io, struct io_conn *ic, bool tell_core)
+const struct zk_config *io_cfg(const struct zk_io *io) { return &io->cfg; }
+const struct zk_logger *io_log(const struct zk_io *io) { return &io->log; }
+
+/* Connection ids are dealt round-robin, so the owner of an id is its remainder. */
+static struct io_loop *owner(struct zk_io *io, uint64_t id) { return &io->loops[id % (uint64_t)io->nloops]; }
+
+void io_core_frame(struct zk_io *io, uint64_t id, const uint8_t *p, size_t len)
 {
-	HASH_DEL(io->conns, ic);
-	if (ic->bev)
-		bufferevent_free(ic->bev);
-	if (tell_core)
-		zk_server_conn_closed(io->core, now_struct(), ic->id);
-	free(ic);
+	zk_server_frame(io->core, now_struct(), id, p, len, &io->out);
 }
 
-static void apply_out(struct zk_io *io);
-
-static void update_reading(struct io_conn *ic)
+void io_core_fourlw(struct zk_io *io, uint64_t id, const uint8_t cmd[4])
 {
-	if (ic->closing || ic->paused_output || ic->paused_global)
-		bufferevent_disable(ic->bev, EV_READ);
-	else
-		bufferevent_enable(ic->bev, EV_READ);
+	zk_server_fourlw(io->core, now_struct(), id, cmd, &io->out);
+}
+
+void io_core_closed(struct zk_io *io, uint64_t id) { zk_server_conn_closed(io->core, now_struct(), id); }
+
+/* Called on a loop's own thread. */
+void io_core_post(struct zk_io *io, struct io_loop *from)
+{
+	io_mq_push(&io->inq, &from->inbatch);
+	zk_wbuf_reset(&from->inbatch);
+	event_active(io->inq_ev, EV_READ, 0);
 }
 
 static void check_global_limit(struct zk_io *io)
@@ -111,26 +108,25 @@ static void check_global_limit(struct zk_io *io)
 	if (over == io->globally_paused)
 		return;
 	io->globally_paused = over;
-	struct io_conn *ic, *t;
-	HASH_ITER(hh, io->conns, ic, t) {
-		ic->paused_global = over;
-		update_reading(ic);
+	io_loop_set_paused(&io->loops[0], over);
+	uint8_t flag = over;
+	for (int i = 1; i < io->nloops; i++)
+		io_rec_put(&io->out_batches[i], IO_REC_PAUSE, 0, &flag, 1);
+}
+
+static void send_batches(struct zk_io *io)
+{
+	for (int i = 1; i < io->nloops; i++) {
+		struct zk_wbuf *b = &io->out_batches[i];
+		if (!b->len)
+			continue;
+		io_mq_push(&io->loops[i].outq, b);
+		zk_wbuf_reset(b);
+		event_active(io->loops[i].outq_ev, EV_READ, 0);
 	}
 }
 
-static void close_now_or_later(struct zk_io *io, struct io_conn *ic)
-{
-	/* A peer that never reads its last replies must not pin the connection forever. */
-	static const struct timeval flush_timeout = {10, 0};
-	ic->closing = true;
-	update_reading(ic);
-	bufferevent_set_timeouts(ic->bev, NULL, &flush_timeout);
-	if (evbuffer_get_length(bufferevent_get_output(ic->bev)) == 0)
-		conn_free(io, ic, true);
-	/* else: write_cb frees it once the output has drained */
-}
-
-static void apply_out(struct zk_io *io)
+void io_core_apply(struct zk_io *io)
 {
 	struct zk_out *o = &io->out;
 	bool persisted = false;
@@ -138,34 +134,19 @@ static void apply_out(struct zk_io *io)
 		zk_logf(&io->log, ZK_LOG_ERROR, "core output batch lost data: out of memory");
 	for (size_t i = 0; i < o->n; i++) {
 		struct zk_out_item *it = &o->items[i];
-		struct io_conn *ic = NULL;
-		if (it->kind != ZK_OUT_PERSIST)
-			HASH_FIND(hh, io->conns, &it->conn_id, sizeof(it->conn_id), ic);
+		struct io_loop *l = it->kind == ZK_OUT_PERSIST ? NULL : owner(io, it->conn_id);
 		switch (it->kind) {
-		case ZK_OUT_SEND: {
-			if (!ic || ic->closing)
-				break;
-			struct evbuffer *ob = bufferevent_get_output(ic->bev);
-			evbuffer_add(ob, o->data.p + it->off, it->len);
-			size_t pending = evbuffer_get_length(ob);
-			if (pending > ZK_OUT_HARD_BYTES) {
-				zk_logf(&io->log, ZK_LOG_WARN,
-					"closing connection conn=%llu remote=%s:%d reason=%s pending_bytes=%zu",
-					(unsigned long long)ic->id, ic->ip, ic->port,
-					zk_close_reason_str(ZK_CLOSE_OUTPUT_FULL), pending);
-				evbuffer_drain(ob, pending);
-				close_now_or_later(io, ic);
-			} else if (pending > ZK_OUT_SOFT_BYTES && !ic->paused_output) {
-				ic->paused_output = true;
-				update_reading(ic);
-			}
+		case ZK_OUT_SEND:
+			if (l->idx == 0)
+				io_conn_send(l, it->conn_id, o->data.p + it->off, it->len);
+			else
+				io_rec_put(&io->out_batches[l->idx], IO_REC_SEND, it->conn_id, o->data.p + it->off, it->len);
 			break;
-		}
 		case ZK_OUT_CLOSE:
-			if (ic && !ic->closing)
-				close_now_or_later(io, ic);
-			else if (!ic)
-				zk_server_conn_closed(io->core, now_struct(), it->conn_id);
+			if (l->idx == 0)
+				io_conn_close(l, it->conn_id);
+			else
+				io_rec_put(&io->out_batches[l->idx], IO_REC_CLOSE, it->conn_id, NULL, 0);
 			break;
 		case ZK_OUT_PERSIST:
 			zk_disk_append(io->disk, it->token, o->data.p + it->off, it->len);
@@ -178,121 +159,146 @@ static void apply_out(struct zk_io *io)
 	if (persisted)
 		event_active(io->flush_ev, EV_WRITE, 0);
 	check_global_limit(io);
+	send_batches(io);
 }
 
-static void on_fatal_frame(struct zk_io *io, struct io_conn *ic, int32_t len, const uint8_t *first)
+/* The other loops' frames, in the order each loop read them. */
+static void inq_cb(evutil_socket_t fd, short what, void *arg)
 {
-	char sample[64];
-	zk_log_sanitize(first, 4, sample, sizeof(sample));
-	zk_logf(&io->log, ZK_LOG_WARN, "closing connection conn=%llu remote=%s:%d reason=%s len=%d sample=\"%s\"",
-		(unsigned long long)ic->id, ic->ip, ic->port, zk_close_reason_str(ZK_CLOSE_BAD_LENGTH), len, sample);
-	evbuffer_drain(bufferevent_get_input(ic->bev), evbuffer_get_length(bufferevent_get_input(ic->bev)));
-	close_now_or_later(io, ic);
-}
-
-static void read_cb(struct bufferevent *bev, void *arg)
-{
-	struct io_conn *ic = arg;
-	struct zk_io *io = ic->io;
-	struct evbuffer *in = bufferevent_get_input(bev);
-	uint64_t id = ic->id;
-	for (int frames = 0; frames < ZK_FRAMES_PER_READ; frames++) {
-		HASH_FIND(hh, io->conns, &id, sizeof(id), ic);
-		if (!ic || ic->closing)
-			return;
-		size_t have = evbuffer_get_length(in);
-		if (have < 4)
-			return;
-		uint8_t hdr[4];
-		evbuffer_copyout(in, hdr, 4);
-		if (!ic->seen_bytes) {
-			ic->seen_bytes = true;
-			if (zk_server_is_fourlw(hdr)) {
-				evbuffer_drain(in, have);
-				zk_server_fourlw(io->core, now_struct(), ic->id, hdr, &io->out);
-				apply_out(io);
-				return;
-			}
-		}
-		int32_t len = (int32_t)zk_get_be32(hdr);
-		if (len < 0 || (int64_t)len > io->cfg.jute_maxbuffer) {
-			on_fatal_frame(io, ic, len, hdr);
-			return;
-		}
-		if (have < 4 + (size_t)len)
-			return;
-		uint8_t *p = evbuffer_pullup(in, 4 + (ssize_t)len);
-		zk_server_frame(io->core, now_struct(), ic->id, p + 4, (size_t)len, &io->out);
-		evbuffer_drain(in, 4 + (size_t)len);
-		apply_out(io);
+	(void)fd;
+	(void)what;
+	struct zk_io *io = arg;
+	zk_wbuf_reset(&io->inq_swap);
+	io_mq_take(&io->inq, &io->inq_swap);
+	size_t off = 0;
+	uint8_t kind;
+	uint64_t id;
+	const uint8_t *p;
+	uint32_t len;
+	struct zk_now now = now_struct();
+	while (io_rec_next(&io->inq_swap, &off, &kind, &id, &p, &len)) {
+		if (kind == IO_REC_FRAME)
+			zk_server_frame(io->core, now, id, p, len, &io->out);
+		else if (kind == IO_REC_FOURLW && len == 4)
+			zk_server_fourlw(io->core, now, id, p, &io->out);
+		else if (kind == IO_REC_CLOSED)
+			zk_server_conn_closed(io->core, now, id);
 	}
-	/* Fairness: leave the rest for the next pass so one busy client cannot starve others. */
-	HASH_FIND(hh, io->conns, &id, sizeof(id), ic);
-	if (ic && !ic->closing)
-		bufferevent_trigger(bev, EV_READ, BEV_TRIG_DEFER_CALLBACKS);
+	io_core_apply(io);
 }
 
-static void write_cb(struct bufferevent *bev, void *arg)
+static void accept_cb(struct evconnlistener *lst, evutil_socket_t fd, struct sockaddr *sa, int salen, void *arg)
 {
-	struct io_conn *ic = arg;
-	size_t pending = evbuffer_get_length(bufferevent_get_output(bev));
-	if (ic->closing && pending == 0) {
-		conn_free(ic->io, ic, true);
-		return;
-	}
-	if (ic->paused_output && pending <= ZK_OUT_SOFT_BYTES / 2) {
-		ic->paused_output = false;
-		update_reading(ic);
-	}
-}
-
-static void event_cb(struct bufferevent *bev, short what, void *arg)
-{
-	(void)bev;
-	struct io_conn *ic = arg;
-	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT)) {
-		zk_logf(&ic->io->log, ZK_LOG_DEBUG, "connection closed by peer conn=%llu remote=%s:%d%s",
-			(unsigned long long)ic->id, ic->ip, ic->port, (what & BEV_EVENT_ERROR) ? " (error)" : "");
-		conn_free(ic->io, ic, true);
-	}
-}
-
-static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen, void *arg)
-{
-	(void)l;
+	(void)lst;
 	(void)salen;
 	struct zk_io *io = arg;
-	struct io_conn *ic = calloc(1, sizeof(*ic));
-	if (!ic) {
-		evutil_closesocket(fd);
-		return;
-	}
+	char ip[64] = "";
+	int port = 0;
 	int one = 1;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if (sa->sa_family == AF_INET) {
 		struct sockaddr_in *a = (struct sockaddr_in *)sa;
-		inet_ntop(AF_INET, &a->sin_addr, ic->ip, sizeof(ic->ip));
-		ic->port = ntohs(a->sin_port);
+		inet_ntop(AF_INET, &a->sin_addr, ip, sizeof(ip));
+		port = ntohs(a->sin_port);
 	} else if (sa->sa_family == AF_INET6) {
 		struct sockaddr_in6 *a = (struct sockaddr_in6 *)sa;
-		inet_ntop(AF_INET6, &a->sin6_addr, ic->ip, sizeof(ic->ip));
-		ic->port = ntohs(a->sin6_port);
+		inet_ntop(AF_INET6, &a->sin6_addr, ip, sizeof(ip));
+		port = ntohs(a->sin6_port);
 	}
-	ic->id = ++io->next_conn_id;
-	ic->io = io;
-	ic->bev = bufferevent_socket_new(io->base, fd, BEV_OPT_CLOSE_ON_FREE);
-	if (!ic->bev) {
+	uint64_t id = ++io->next_conn_id;
+	if (zk_server_conn_open(io->core, now_struct(), id, ip, port, &io->out) != 0) {
+		/* Refused (maxClientCnxns, maxCnxns): closed without a word, as ZooKeeper does. */
 		evutil_closesocket(fd);
-		free(ic);
+		zk_out_reset(&io->out);
+		zk_server_conn_closed(io->core, now_struct(), id);
 		return;
 	}
-	HASH_ADD(hh, io->conns, id, sizeof(ic->id), ic);
-	bufferevent_setcb(ic->bev, read_cb, write_cb, event_cb, ic);
-	bufferevent_setwatermark(ic->bev, EV_WRITE, 0, 0);
-	ic->paused_global = io->globally_paused;
-	if (zk_server_conn_open(io->core, now_struct(), ic->id, ic->ip, ic->port, &io->out) == 0)
-		update_reading(ic);
-	apply_out(io);
+	struct io_loop *l = owner(io, id);
+	if (l->idx == 0) {
+		io_conn_adopt(l, fd, id, ip, port);
+	} else {
+		uint8_t rec[8 + sizeof(ip)];
+		size_t iplen = strlen(ip);
+		zk_put_be32(rec, (uint32_t)fd);
+		zk_put_be32(rec + 4, (uint32_t)port);
+		memcpy(rec + 8, ip, iplen);
+		io_rec_put(&io->out_batches[l->idx], IO_REC_ACCEPT, id, rec, 8 + iplen);
+	}
+	io_core_apply(io);
+}
+
+static void *loop_main(void *arg)
+{
+	struct io_loop *l = arg;
+	event_base_loop(l->base, EVLOOP_NO_EXIT_ON_EMPTY);
+	return NULL;
+}
+
+static int loops_start(struct zk_io *io, char *err, size_t err_len)
+{
+	int n = io->cfg.io_threads;
+	if (n <= 0) {
+		long cores = sysconf(_SC_NPROCESSORS_ONLN);
+		n = cores > 0 ? (int)cores : 1;
+	}
+	io->loops = calloc((size_t)n, sizeof(*io->loops));
+	io->out_batches = calloc((size_t)n, sizeof(*io->out_batches));
+	if (!io->loops || !io->out_batches) {
+		snprintf(err, err_len, "out of memory");
+		return -1;
+	}
+	io->nloops = n;
+	for (int i = 0; i < n; i++) {
+		struct io_loop *l = &io->loops[i];
+		l->idx = i;
+		l->io = io;
+		io_mq_init(&l->outq);
+		zk_wbuf_init(&l->inbatch);
+		zk_wbuf_init(&l->swap);
+		zk_wbuf_init(&io->out_batches[i]);
+		if (i == 0) {
+			l->base = io->base;
+			continue;
+		}
+		l->base = event_base_new();
+		l->outq_ev = l->base ? event_new(l->base, -1, 0, io_loop_outq_cb, l) : NULL;
+		if (!l->outq_ev || pthread_create(&l->thread, NULL, loop_main, l)) {
+			snprintf(err, err_len, "cannot start connection loop %d", i);
+			return -1;
+		}
+		l->thread_started = true;
+	}
+	zk_logf(&io->log, ZK_LOG_INFO, "connection loops=%d (loop 0 shares the core's thread)", n);
+	return 0;
+}
+
+static void loops_stop(struct zk_io *io)
+{
+	for (int i = 1; i < io->nloops; i++) {
+		struct io_loop *l = &io->loops[i];
+		if (l->thread_started) {
+			event_base_loopbreak(l->base);
+			pthread_join(l->thread, NULL);
+		}
+	}
+	for (int i = 0; i < io->nloops; i++) {
+		struct io_loop *l = &io->loops[i];
+		io_loop_free_conns(l);
+		if (i > 0) {
+			if (l->outq_ev)
+				event_free(l->outq_ev);
+			if (l->base)
+				event_base_free(l->base);
+		}
+		io_mq_fini(&l->outq);
+		zk_wbuf_fini(&l->inbatch);
+		zk_wbuf_fini(&l->swap);
+		zk_wbuf_fini(&io->out_batches[i]);
+	}
+	free(io->loops);
+	free(io->out_batches);
+	io->loops = NULL;
+	io->nloops = 0;
 }
 
 static uint64_t next_rand(struct zk_io *io)
@@ -376,7 +382,7 @@ static void flush_cb(evutil_socket_t fd, short what, void *arg)
 	int rc = zk_disk_flush(io->disk, &token);
 	if (token)
 		zk_server_disk_done(io->core, now_struct(), token, rc, &io->out);
-	apply_out(io);
+	io_core_apply(io);
 	if (rc == 0)
 		maybe_snapshot(io);
 }
@@ -387,7 +393,7 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	struct zk_io *io = arg;
 	zk_server_tick(io->core, now_struct(), &io->out);
-	apply_out(io);
+	io_core_apply(io);
 }
 
 /* Out of file descriptors: accept() fails at once again and again. Pause the listener for a
@@ -431,6 +437,13 @@ struct zk_io *zk_io_new(const struct zk_config *cfg, struct zk_server *core, con
 	io->core = core;
 	io->log = *log;
 	zk_out_init(&io->out);
+	io_mq_init(&io->inq);
+	zk_wbuf_init(&io->inq_swap);
+	/* Loops on other threads post to this base and to each other's: libevent must lock. */
+	if (evthread_use_pthreads()) {
+		snprintf(err, err_len, "libevent has no pthreads support");
+		goto fail;
+	}
 	io->base = event_base_new();
 	if (!io->base || event_base_priority_init(io->base, 2)) {
 		snprintf(err, err_len, "cannot create the event loop");
@@ -465,6 +478,10 @@ struct zk_io *zk_io_new(const struct zk_config *cfg, struct zk_server *core, con
 		goto fail;
 	}
 	evconnlistener_set_error_cb(io->listener, accept_error_cb);
+	io->inq_ev = event_new(io->base, -1, 0, inq_cb, io);
+	event_priority_set(io->inq_ev, 0);
+	if (loops_start(io, err, err_len))
+		goto fail;
 	io->flush_ev = event_new(io->base, -1, 0, flush_cb, io);
 	event_priority_set(io->flush_ev, 1);
 	io->tick_ev = event_new(io->base, -1, EV_PERSIST, tick_cb, io);
@@ -506,8 +523,12 @@ void zk_io_free(struct zk_io *io)
 {
 	if (!io)
 		return;
-	struct io_conn *ic, *t;
-	HASH_ITER(hh, io->conns, ic, t) conn_free(io, ic, false);
+	if (io->loops)
+		loops_stop(io);
+	if (io->inq_ev)
+		event_free(io->inq_ev);
+	io_mq_fini(&io->inq);
+	zk_wbuf_fini(&io->inq_swap);
 	if (io->listener)
 		evconnlistener_free(io->listener);
 	if (io->tick_ev)
