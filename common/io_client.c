@@ -362,6 +362,12 @@ static void maybe_snapshot(struct zk_io *io)
 	event_add(io->snap_ev, NULL);
 }
 
+void zk_io_snapshot_now(struct zk_io *io)
+{
+	io->txns_since_snap = INT64_MAX / 4;
+	maybe_snapshot(io);
+}
+
 static void purge_cb(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
@@ -537,6 +543,10 @@ void zk_io_free(struct zk_io *io)
 		event_free(io->flush_ev);
 	if (io->snap_ev)
 		event_free(io->snap_ev);
+	/* A clean shutdown lets a snapshot being written finish (bounded), rather than waste it. */
+	char err[256];
+	for (int i = 0; io->snap_job && i < 3000 && zk_snap_job_poll(io->snap_job, err, sizeof(err)) > 0; i++)
+		usleep(10 * 1000);
 	zk_snap_job_free(io->snap_job);
 	if (io->purge_ev)
 		event_free(io->purge_ev);

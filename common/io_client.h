@@ -13,6 +13,8 @@ struct zk_server;
 /* Binds the client port. Returns NULL with a message in err on failure. */
 struct zk_io *zk_io_new(const struct zk_config *cfg, struct zk_server *core, const struct zk_logger *log,
                         char *err, size_t err_len);
+/* Starts a background snapshot of the database as it is now (after recovery replayed txns). */
+void zk_io_snapshot_now(struct zk_io *io);
 /* Runs until SIGINT/SIGTERM. */
 int zk_io_run(struct zk_io *io);
 void zk_io_free(struct zk_io *io);

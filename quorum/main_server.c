@@ -58,12 +58,15 @@ static bool has_txn_logs(const char *data_log_dir)
 
 /* ZooKeeper's loadData: the newest valid snapshot, the txn logs after it, dead sessions' ephemerals
  * dropped, then a snapshot of the result so that recovery starts from here next time. */
-static int recover(const struct zk_config *cfg, struct zk_server *core, const struct zk_logger *log)
+static int recover(const struct zk_config *cfg, struct zk_server *core, const struct zk_logger *log,
+                   bool *snapshot_later)
 {
+	*snapshot_later = false;
 	struct zk_db *db = zk_server_db(core);
 	int64_t snap_zxid = 0;
 	struct zk_snap_info info;
 	int rc = zk_snap_load_newest(db, cfg->data_dir, &snap_zxid, log, &info);
+	bool fresh = rc == ZK_ENOENT;
 	if (rc == ZK_ENOENT) {
 		if (has_txn_logs(cfg->data_log_dir) && !cfg->snapshot_trust_empty) {
 			fprintf(stderr, "zkedge-server: %s/version-2 has txn logs but no snapshot: refusing to start "
@@ -90,6 +93,14 @@ static int recover(const struct zk_config *cfg, struct zk_server *core, const st
 	struct zk_now now;
 	zk_io_now(&now.mono_ms, &now.wall_ms);
 	zk_server_loaded(core, now);
+	if (db->last_zxid == snap_zxid && !fresh)
+		return 0; /* the newest snapshot is exactly this state */
+	if (!fresh) {
+		/* Txns were replayed: snapshot them, in the background once serving (the log has them). */
+		*snapshot_later = true;
+		return 0;
+	}
+	/* A new data dir gets snapshot.0 before anything else, so that its logs never stand alone. */
 	char err[512];
 	rc = zk_snap_save(db, db->last_zxid, cfg->data_dir, 0, err, sizeof(err));
 	if (rc) {
@@ -219,7 +230,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "zkedge-server: out of memory\n");
 		return 1;
 	}
-	if (recover(&cfg, core, &log))
+	bool snapshot_later;
+	if (recover(&cfg, core, &log, &snapshot_later))
 		return 1;
 	struct zk_io *io = zk_io_new(&cfg, core, &log, err, sizeof(err));
 	if (!io) {
@@ -227,6 +239,8 @@ int main(int argc, char **argv)
 		zk_server_free(core);
 		return 1;
 	}
+	if (snapshot_later)
+		zk_io_snapshot_now(io);
 	rc = zk_io_run(io);
 	zk_io_free(io);
 	zk_server_free(core);
