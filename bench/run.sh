@@ -191,6 +191,10 @@ run_target() {
 	maxClientCnxns=0
 	4lw.commands.whitelist=*
 	CFG
+	# Extra zoo.cfg lines for zkedge only, e.g. BENCH_ZKEDGE_CFG="zkedge.ioThreads=1".
+	if [ "$target" = zkedge ] && [ -n "${BENCH_ZKEDGE_CFG:-}" ]; then
+		printf '%s\n' $BENCH_ZKEDGE_CFG >>"$dir/zoo.cfg"
+	fi
 	R[$target|fs]=$(df -T "$dir" | awk 'NR==2{print $2}')
 	log "$target: starting on 127.0.0.1:$port, data in $dir"
 	local t0; t0=$(now)
@@ -308,6 +312,7 @@ report() {
 	echo
 	echo "Machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cores, $(awk '/MemTotal/{printf "%.1f GiB", $2/1048576}' /proc/meminfo), kernel $(uname -r); data dirs on ${R[zkedge|fs]:-${R[apache|fs]:-?}}; fd limit $FD_LIMIT."
 	echo "zkedge: $(git -C "$root" rev-parse --short HEAD 2>/dev/null)$(git -C "$root" diff --quiet 2>/dev/null || echo ' (+local changes)')$build_note. Apache: $(basename "$(readlink -f /usr/share/java/zookeeper.jar)"), $(java -version 2>&1 | head -1), default max heap $(java -XX:+PrintFlagsFinal -version 2>/dev/null | awk '/ MaxHeapSize /{printf "%.0f MiB", $4/1048576}'), started as \`java -cp $APACHE_CP $APACHE_OPTS $APACHE_MAIN zoo.cfg\`."
+	[ -n "${BENCH_ZKEDGE_CFG:-}" ] && echo "zkedge also: ${BENCH_ZKEDGE_CFG}."
 	echo "Both: zoo.cfg tickTime=2000, clientPortAddress=127.0.0.1, maxClientCnxns=0, 4lw.commands.whitelist=*, forceSync default (yes)."
 	echo
 	echo "### Throughput and latency (ops/s; p50 and p99 in µs; ratio = zkedge/apache)"

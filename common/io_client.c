@@ -238,8 +238,11 @@ static int loops_start(struct zk_io *io, char *err, size_t err_len)
 {
 	int n = io->cfg.io_threads;
 	if (n <= 0) {
+		/* One loop per core, the core's own thread counting as one of them: the protocol core
+		 * and the fsync need a core too. On 2 cores that is a single loop, which measured better
+		 * there than two (docs/benchmarks.md). */
 		long cores = sysconf(_SC_NPROCESSORS_ONLN);
-		n = cores > 0 ? (int)cores : 1;
+		n = cores > 2 ? (int)cores - 1 : 1;
 	}
 	io->loops = calloc((size_t)n, sizeof(*io->loops));
 	io->out_batches = calloc((size_t)n, sizeof(*io->out_batches));

@@ -41,8 +41,9 @@ step "build with AddressSanitizer + UndefinedBehaviorSanitizer"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 step "unit tests under sanitizers"
 run unit-asan bash -c "cd build-asan && ctest --output-on-failure"
-step "integration tests against the sanitized zkedge-server"
+step "integration tests against the sanitized zkedge-server, with three connection loops (threads)"
 run integration-asan env ZK_TARGET=zkedge ZKEDGE_SERVER="$root/build-asan/zkedge-server" ZKEDGE_SANITIZED=1 \
+  ZKEDGE_IO_THREADS=3 \
   C_CLIENT_TEST="$root/build/tests/integration/c_client_test" \
   $py -m pytest -q -p no:cacheprovider tests/integration -k "not zkcli"
 step "fuzz corpus under sanitizers"

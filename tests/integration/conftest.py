@@ -158,6 +158,8 @@ class ZkServer:
             "admin.enableServer=false",
             "zookeeper.DigestAuthenticationProvider.superDigest=%s" % SUPER_DIGEST,
         ]
+        if self.target == "zkedge" and os.environ.get("ZKEDGE_IO_THREADS"):
+            lines.append("zkedge.ioThreads=%d" % int(os.environ["ZKEDGE_IO_THREADS"]))
         lines = [l for l in lines if l.split("=", 1)[0] not in {e.split("=", 1)[0] for e in self.extra_config}]
         lines += self.extra_config
         with open(self.cfg_path, "w") as f:
