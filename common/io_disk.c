@@ -6,6 +6,7 @@
  * rolled files whose last bytes are written but not synced wait in d->retired for the next
  * flush. After the first failure (d->failed) no byte is written any more. */
 #include "io_disk.h"
+#include "io_fs.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -60,30 +61,6 @@ static int64_t mono_ms(void)
 	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 
-static int join(char *out, size_t out_len, const char *dir, const char *name)
-{
-	int n = snprintf(out, out_len, "%s/%s", dir, name);
-	return (n < 0 || (size_t)n >= out_len) ? ZK_ERANGE : 0;
-}
-
-/* mkdir -p: ZooKeeper creates dataLogDir/version-2 at start-up (zookeeper.datadir.autocreate). */
-static int mkdir_p(char *path)
-{
-	for (char *s = path + 1;; s++) {
-		if (*s != '/' && *s != '\0')
-			continue;
-		char c = *s;
-		*s = '\0';
-		int rc = mkdir(path, 0777);
-		int e = errno;
-		*s = c;
-		if (rc != 0 && e != EEXIST)
-			return -e;
-		if (c == '\0')
-			return 0;
-	}
-}
-
 struct zk_disk *zk_disk_new(const struct zk_config *cfg, const struct zk_logger *log, char *err, size_t err_len)
 {
 	struct zk_disk *d = zk_calloc(1, sizeof(*d));
@@ -96,11 +73,11 @@ struct zk_disk *zk_disk_new(const struct zk_config *cfg, const struct zk_logger 
 	d->force_sync = cfg->force_sync;
 	d->prealloc_bytes = cfg->pre_alloc_size_kb * 1024;
 	zk_wbuf_init(&d->buf);
-	if (join(d->dir, sizeof(d->dir), cfg->data_log_dir, "version-2")) {
+	if (zk_fs_join(d->dir, sizeof(d->dir), cfg->data_log_dir, "version-2")) {
 		snprintf(err, err_len, "dataLogDir is too long");
 		goto fail;
 	}
-	int rc = mkdir_p(d->dir);
+	int rc = zk_fs_mkdir_p(d->dir);
 	if (rc) {
 		snprintf(err, err_len, "cannot create %s: %s", d->dir, strerror(-rc));
 		goto fail;
@@ -143,7 +120,7 @@ static int start_file(struct zk_disk *d, const uint8_t *txn, size_t len)
 		fail(d, ZK_EINVAL, "append (txn without a header)", 0);
 		return ZK_EINVAL;
 	}
-	if (join(path, sizeof(path), d->dir, d->name)) {
+	if (zk_fs_join(path, sizeof(path), d->dir, d->name)) {
 		fail(d, ZK_ERANGE, "create (path too long)", 0);
 		return ZK_ERANGE;
 	}
@@ -525,7 +502,7 @@ static int cut_tail(const struct replay *st, int fd, const char *dir, const char
 static int replay_file(struct replay *st, struct window *w, const char *dir, int64_t start_zxid, bool is_last)
 {
 	char name[ZK_TXNLOG_NAME_MAX], path[ZK_DISK_PATH_BYTES_MAX];
-	if (zk_txnlog_name_format(name, sizeof(name), start_zxid) < 0 || join(path, sizeof(path), dir, name))
+	if (zk_txnlog_name_format(name, sizeof(name), start_zxid) < 0 || zk_fs_join(path, sizeof(path), dir, name))
 		return ZK_ERANGE;
 	int fd = open(path, (is_last ? O_RDWR : O_RDONLY) | O_CLOEXEC);
 	struct stat sb;
@@ -590,7 +567,7 @@ int zk_disk_recover(const char *data_log_dir, int64_t from_zxid,
 {
 	char dir[ZK_DISK_DIR_BYTES_MAX];
 	*last_zxid = from_zxid;
-	if (join(dir, sizeof(dir), data_log_dir, "version-2"))
+	if (zk_fs_join(dir, sizeof(dir), data_log_dir, "version-2"))
 		return ZK_ERANGE;
 	int64_t *zxids;
 	size_t n;

@@ -1,6 +1,7 @@
 /* Snapshot files: see io_snap.h. The format is snapshot.c's; this file only does the files,
  * the fork and the directory listings. */
 #include "io_snap.h"
+#include "io_fs.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -33,29 +34,6 @@ static int version_dir(char *out, size_t out_len, const char *dir)
 {
 	int n = snprintf(out, out_len, "%s/version-2", dir);
 	return (n < 0 || (size_t)n >= out_len) ? ZK_ERANGE : 0;
-}
-
-static int join(char *out, size_t out_len, const char *dir, const char *name)
-{
-	int n = snprintf(out, out_len, "%s/%s", dir, name);
-	return (n < 0 || (size_t)n >= out_len) ? ZK_ERANGE : 0;
-}
-
-static int mkdir_p(char *path)
-{
-	for (char *s = path + 1;; s++) {
-		if (*s != '/' && *s != '\0')
-			continue;
-		char c = *s;
-		*s = '\0';
-		int rc = mkdir(path, 0777);
-		int e = errno;
-		*s = c;
-		if (rc != 0 && e != EEXIST)
-			return -e;
-		if (c == '\0')
-			return 0;
-	}
 }
 
 static int fsync_dir(const char *dir)
@@ -109,12 +87,12 @@ static int save_file(const struct zk_db *db, int64_t zxid, const char *data_dir,
 	char dir[DIR_BYTES_MAX], name[ZK_SNAP_NAME_MAX], tmp_name[ZK_SNAP_NAME_MAX + 32];
 	char path[PATH_BYTES_MAX], tmp[PATH_BYTES_MAX];
 	if (version_dir(dir, sizeof(dir), data_dir) || zk_snap_name_format(name, sizeof(name), zxid) < 0 ||
-	    join(path, sizeof(path), dir, name))
+	    zk_fs_join(path, sizeof(path), dir, name))
 		return save_fail(ZK_ERANGE, ENAMETOOLONG, "snapshot path", data_dir, err, err_len);
 	snprintf(tmp_name, sizeof(tmp_name), "tmp.%s.%ld", name, (long)pid);
-	if (join(tmp, sizeof(tmp), dir, tmp_name))
+	if (zk_fs_join(tmp, sizeof(tmp), dir, tmp_name))
 		return save_fail(ZK_ERANGE, ENAMETOOLONG, "snapshot path", data_dir, err, err_len);
-	int rc = mkdir_p(dir);
+	int rc = zk_fs_mkdir_p(dir);
 	if (rc)
 		return save_fail(errno_rc(-rc), -rc, "mkdir", dir, err, err_len);
 	struct fd_sink s = {open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644), 0};
@@ -420,7 +398,7 @@ static int list_snapshots(const char *dir, struct zxids *plain, struct zxids *co
 					de->d_name);
 		} else if (clean_tmp && !strncmp(de->d_name, TMP_PREFIX, strlen(TMP_PREFIX))) {
 			char path[PATH_BYTES_MAX];
-			if (!join(path, sizeof(path), dir, de->d_name) && !unlink(path))
+			if (!zk_fs_join(path, sizeof(path), dir, de->d_name) && !unlink(path))
 				zk_logf(log, ZK_LOG_INFO, "removed unfinished snapshot file=%s", path);
 		}
 	}
@@ -450,7 +428,7 @@ int zk_snap_load_newest(struct zk_db *db, const char *data_dir, int64_t *zxid, c
 	for (size_t i = snaps.n; i-- > 0 && tries < ZK_SNAP_LOAD_TRIES_MAX;) {
 		char name[ZK_SNAP_NAME_MAX], path[PATH_BYTES_MAX], err[512];
 		zk_snap_name_format(name, sizeof(name), snaps.v[i]);
-		if (join(path, sizeof(path), dir, name))
+		if (zk_fs_join(path, sizeof(path), dir, name))
 			continue;
 		if (!quick_valid(path)) {
 			zk_logf(log, ZK_LOG_WARN, "skipping snapshot file=%s: too short or no final seal", path);
@@ -523,7 +501,7 @@ static int purge_dir(const char *dir, bool logs, int64_t cut, const struct zk_lo
 		if (k < 0 || z >= cut)
 			continue;
 		char path[PATH_BYTES_MAX];
-		if (join(path, sizeof(path), dir, de->d_name))
+		if (zk_fs_join(path, sizeof(path), dir, de->d_name))
 			continue;
 		if (unlink(path)) {
 			zk_logf(log, ZK_LOG_WARN, "purge: cannot delete file=%s: %s", path, strerror(errno));
@@ -552,7 +530,7 @@ int zk_snap_purge(const char *data_dir, const char *data_log_dir, int retain, co
 	for (size_t i = 0; !rc && i < all.n; i++) {
 		char name[ZK_SNAP_NAME_MAX], path[PATH_BYTES_MAX];
 		zk_snap_name_format(name, sizeof(name), all.v[i]);
-		if (!join(path, sizeof(path), sdir, name) && quick_valid(path))
+		if (!zk_fs_join(path, sizeof(path), sdir, name) && quick_valid(path))
 			rc = zxids_push(&valid, all.v[i]);
 	}
 	int deleted = 0;

@@ -17,6 +17,7 @@
 #include "config.h"
 #include "io_client.h"
 #include "io_disk.h"
+#include "io_fs.h"
 #include "io_snap.h"
 #include "errors.h"
 #include "txn.h"
@@ -144,28 +145,14 @@ static char *read_file(const char *path, size_t *len)
 	return buf;
 }
 
-static int mkdirs(const char *path)
-{
-	char tmp[ZK_CFG_PATH_MAX + 16];
-	snprintf(tmp, sizeof(tmp), "%s", path);
-	for (char *p = tmp + 1; *p; p++) {
-		if (*p == '/') {
-			*p = 0;
-			if (mkdir(tmp, 0755) && errno != EEXIST)
-				return -1;
-			*p = '/';
-		}
-	}
-	return (mkdir(tmp, 0755) && errno != EEXIST) ? -1 : 0;
-}
-
 /* The data directories must exist (created if missing) and be writable. */
 static int check_dir(const char *key, const char *dir)
 {
 	char sub[ZK_CFG_PATH_MAX + 16], probe[ZK_CFG_PATH_MAX + 64];
 	snprintf(sub, sizeof(sub), "%s/version-2", dir);
-	if (mkdirs(sub)) {
-		fprintf(stderr, "zkedge-server: %s %s: cannot create %s: %s\n", key, dir, sub, strerror(errno));
+	int rc = zk_fs_mkdir_p(sub);
+	if (rc) {
+		fprintf(stderr, "zkedge-server: %s %s: cannot create %s: %s\n", key, dir, sub, strerror(-rc));
 		return -1;
 	}
 	snprintf(probe, sizeof(probe), "%s/.zkedge-write-test", sub);
