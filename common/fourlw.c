@@ -232,11 +232,8 @@ void zk_fourlw_answer(struct zk_server *s, const char *cmd, struct zk_wbuf *w)
 	} else if (!strcmp(cmd, "crst")) {
 		struct zk_conn *c, *t;
 		HASH_ITER(hh, s->conns, c, t) {
-			uint64_t keep_r = c->st.recved, keep_s = c->st.sent;
 			memset(&c->st, 0, sizeof(c->st));
 			c->st.lat_min = -1;
-			(void)keep_r;
-			(void)keep_s;
 		}
 		put(w, "Connection stats reset.\n");
 	} else if (!strcmp(cmd, "srst")) {
