@@ -817,14 +817,14 @@ static void test_conf_format(void **state)
 	char out[8192];
 	int n;
 	(void)state;
-	parse_ok("tickTime=2000\ndataDir=/tmp/tmp.uIOHC8Hdtn/data\nclientPort=46935\n"
+	parse_ok("tickTime=2000\ndataDir=/srv/zk/data\nclientPort=46935\n"
 	         "clientPortAddress=127.0.0.1\n");
 	n = zk_config_format_conf_sizes(&cfg, 457, 457, out, sizeof out);
 	assert_string_equal(out, "clientPort=46935\n"
 	                         "secureClientPort=-1\n"
-	                         "dataDir=/tmp/tmp.uIOHC8Hdtn/data/version-2\n"
+	                         "dataDir=/srv/zk/data/version-2\n"
 	                         "dataDirSize=457\n"
-	                         "dataLogDir=/tmp/tmp.uIOHC8Hdtn/data/version-2\n"
+	                         "dataLogDir=/srv/zk/data/version-2\n"
 	                         "dataLogSize=457\n"
 	                         "tickTime=2000\n"
 	                         "maxClientCnxns=60\n"
@@ -835,16 +835,16 @@ static void test_conf_format(void **state)
 	assert_int_equal(n, (int)strlen(out));
 
 	/* second capture: '//' and a trailing '/' normalised, separate log dir, defaults */
-	parse_ok("dataDir=/tmp/tmp.uIOHC8Hdtn//data2/\n"
-	         "dataLogDir=/tmp/tmp.uIOHC8Hdtn/run2/reldir\n"
+	parse_ok("dataDir=/srv/zk//data2/\n"
+	         "dataLogDir=/srv/zk/run2/reldir\n"
 	         "clientPort=49195\nmaxClientCnxns=0\nminSessionTimeout=-1\n"
 	         "maxSessionTimeout = 100000\nclientPortListenBacklog=50\n");
 	n = zk_config_format_conf_sizes(&cfg, 0, 457, out, sizeof out);
 	assert_string_equal(out, "clientPort=49195\n"
 	                         "secureClientPort=-1\n"
-	                         "dataDir=/tmp/tmp.uIOHC8Hdtn/data2/version-2\n"
+	                         "dataDir=/srv/zk/data2/version-2\n"
 	                         "dataDirSize=0\n"
-	                         "dataLogDir=/tmp/tmp.uIOHC8Hdtn/run2/reldir/version-2\n"
+	                         "dataLogDir=/srv/zk/run2/reldir/version-2\n"
 	                         "dataLogSize=457\n"
 	                         "tickTime=3000\n"
 	                         "maxClientCnxns=0\n"

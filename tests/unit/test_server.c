@@ -127,8 +127,8 @@ static void base_config(struct zk_config *c)
 {
 	zk_config_defaults(c);
 	c->tick_time_ms = 2000;
-	snprintf(c->data_dir, sizeof(c->data_dir), "/tmp/zkedge-test");
-	snprintf(c->data_log_dir, sizeof(c->data_log_dir), "/tmp/zkedge-test");
+	snprintf(c->data_dir, sizeof(c->data_dir), "zkedge-test-data");
+	snprintf(c->data_log_dir, sizeof(c->data_log_dir), "zkedge-test-data");
 	/* What the parser resolves from tickTime. */
 	c->min_session_timeout_ms = 2 * c->tick_time_ms;
 	c->max_session_timeout_ms = 20 * c->tick_time_ms;
