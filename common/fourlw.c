@@ -62,7 +62,7 @@ static void srvr_tail(struct zk_server *s, struct zk_wbuf *w)
 	put(w, "Connections: %u\n", s->conn_count);
 	put(w, "Outstanding: %u\n", zk_server_outstanding(s));
 	put(w, "Zxid: 0x%" PRIx64 "\n", (uint64_t)s->db.last_zxid);
-	put(w, "Mode: standalone\n");
+	put(w, "Mode: %s\n", s->repl.mode_name ? s->repl.mode_name(s->repl.ctx) : "standalone");
 	put(w, "Node count: %" PRIu64 "\n", s->db.tree.node_count + 1); /* ZooKeeper counts the root twice */
 }
 
@@ -136,7 +136,7 @@ static void mntr(struct zk_server *s, struct zk_wbuf *w)
 	const struct zk_eph_set *e, *t;
 	HASH_ITER(hh, s->db.tree.ephemerals, e, t) eph += e->count;
 	put(w, "zk_version\t%s\n", ZK_VERSION_STRING);
-	put(w, "zk_server_state\tstandalone\n");
+	put(w, "zk_server_state\t%s\n", s->repl.mode_name ? s->repl.mode_name(s->repl.ctx) : "standalone");
 	put(w, "zk_avg_latency\t%s\n", avg);
 	put(w, "zk_max_latency\t%" PRId64 "\n", s->st.lat_max);
 	put(w, "zk_min_latency\t%" PRId64 "\n", s->st.lat_min < 0 ? 0 : s->st.lat_min);
@@ -153,6 +153,8 @@ static void mntr(struct zk_server *s, struct zk_wbuf *w)
 	put(w, "zk_uptime\t%" PRId64 "\n", s->cur_now.mono_ms - s->st.start_mono_ms);
 	put(w, "zk_last_proposal_size\t-1\n");
 	put(w, "zk_outstanding_changes_queued\t%u\n", s->changes.count);
+	if (s->repl.mntr)
+		s->repl.mntr(s->repl.ctx, w);
 	for (int r = 1; r < ZK_CLOSE_REASON_COUNT; r++)
 		put(w, "zk_zkedge_closed_%s\t%" PRIu64 "\n", zk_close_reason_str(r), s->st.closes[r]);
 }
@@ -208,6 +210,9 @@ void zk_fourlw_answer(struct zk_server *s, const char *cmd, struct zk_wbuf *w)
 	}
 	if (!strcmp(cmd, "ruok")) {
 		put(w, "imok");
+	} else if (s->mode == ZK_MODE_DOWN && strcmp(cmd, "conf") && strcmp(cmd, "envi") && strcmp(cmd, "isro")) {
+		/* A quorum member between leaders, as ZooKeeper's ZK_NOT_SERVING. */
+		put(w, "This ZooKeeper instance is not currently serving requests\n");
 	} else if (!strcmp(cmd, "isro")) {
 		put(w, "rw");
 	} else if (!strcmp(cmd, "srvr")) {

@@ -39,6 +39,13 @@ void zk_handshake_connect(struct zk_server *s, struct zk_conn *c, const uint8_t 
 		zk_server_close_conn(s, c, ZK_CLOSE_BAD_CONNECT, out);
 		return;
 	}
+	if (s->mode == ZK_MODE_DOWN) {
+		/* ZooKeeper: "ZooKeeperServer not running" — the client tries another server. */
+		zk_logf(&s->log, ZK_LOG_INFO, "refusing session request: not serving (no leader) remote=%s:%d", c->ip,
+			c->port);
+		zk_server_close_conn(s, c, ZK_CLOSE_NOT_SERVING, out);
+		return;
+	}
 	if (req.last_zxid_seen > s->db.last_zxid) {
 		zk_logf(&s->log, ZK_LOG_INFO,
 			"refusing session request: client zxid=0x%llx is ahead of ours zxid=0x%llx remote=%s:%d",
@@ -54,6 +61,10 @@ void zk_handshake_connect(struct zk_server *s, struct zk_conn *c, const uint8_t 
 		t = s->cfg.max_session_timeout_ms;
 	c->timeout_ms = t;
 	c->state = ZK_CONN_ACTIVE;
+	if (req.session_id == 0 && s->mode == ZK_MODE_LEARNER) {
+		zk_repl_create_session(s, c, t, out);
+		return;
+	}
 	if (req.session_id == 0) {
 		int64_t sid = zk_sessions_next_id(&s->db.sessions);
 		struct zk_session *ss = zk_sessions_add(&s->db.sessions, sid, t, s->cur_now.mono_ms);
@@ -91,6 +102,8 @@ void zk_handshake_connect(struct zk_server *s, struct zk_conn *c, const uint8_t 
 	ss->timeout_ms = t;
 	zk_sessions_touch(&s->db.sessions, ss->id, s->cur_now.mono_ms);
 	ss->conn_id = c->id;
+	if (s->mode == ZK_MODE_LEARNER)
+		zk_repl_touched(s, c);
 	zk_logf(&s->log, ZK_LOG_INFO, "session re-established sid=0x%llx timeout=%d remote=%s:%d",
 		(unsigned long long)ss->id, t, c->ip, c->port);
 	zk_send_connect_response(s, c, true, out);

@@ -42,8 +42,14 @@ void zk_server_tick(struct zk_server *s, struct zk_now now, struct zk_out *out)
 {
 	s->cur_now = now;
 	s->cur_out = out;
+	if (s->repl.tick)
+		s->repl.tick(s->repl.ctx, now, out);
+	s->cur_out = out;
+	/* Only the server that orders writes expires sessions and reaps nodes; learners hear of it
+	 * through the txns. */
+	bool orders = s->mode == ZK_MODE_STANDALONE || (s->mode == ZK_MODE_LEADER && !s->read_only);
 	struct zk_session *ss;
-	while ((ss = zk_sessions_pop_expired(&s->db.sessions, now.mono_ms))) {
+	while (orders && (ss = zk_sessions_pop_expired(&s->db.sessions, now.mono_ms))) {
 		zk_logf(&s->log, ZK_LOG_INFO, "expiring session sid=0x%llx timeout=%d", (unsigned long long)ss->id,
 			ss->timeout_ms);
 		int64_t zxid = ++s->next_zxid;
@@ -53,7 +59,7 @@ void zk_server_tick(struct zk_server *s, struct zk_now now, struct zk_out *out)
 		if (p)
 			p->conn_id = conn_id;
 	}
-	if (now.mono_ms >= s->next_reap_mono_ms) {
+	if (orders && now.mono_ms >= s->next_reap_mono_ms) {
 		s->next_reap_mono_ms = now.mono_ms + s->cfg.container_check_interval_ms;
 		reap_containers(s, out);
 	}
@@ -74,7 +80,11 @@ void zk_server_tick(struct zk_server *s, struct zk_now now, struct zk_out *out)
 
 int zk_server_replay(struct zk_server *s, const uint8_t *txn, size_t len)
 {
-	return zk_txn_apply(&s->db, txn, len, 0, &s->res);
+	int rc = zk_txn_apply(&s->db, txn, len, 0, &s->res);
+	/* The last txns of the log are the committed log a leader diffs from after a restart. */
+	if (rc == 0)
+		rc = zk_commitlog_append(&s->commitlog, s->res.hdr.zxid, txn, len);
+	return rc;
 }
 
 void zk_server_loaded(struct zk_server *s, struct zk_now now)

@@ -25,6 +25,10 @@ static const char *reason_names[ZK_CLOSE_REASON_COUNT] = {
 	[ZK_CLOSE_FOURLW_DONE] = "four_letter_word_done",
 	[ZK_CLOSE_NOMEM] = "out_of_memory",
 	[ZK_CLOSE_SHUTDOWN] = "shutdown",
+	[ZK_CLOSE_NOT_SERVING] = "not_serving",
+	[ZK_CLOSE_QUORUM_PROTOCOL] = "quorum_protocol_error",
+	[ZK_CLOSE_QUORUM_TIMEOUT] = "quorum_timeout",
+	[ZK_CLOSE_ROLE_CHANGE] = "role_change",
 };
 
 const char *zk_close_reason_str(enum zk_close_reason r)
@@ -125,3 +129,22 @@ void zk_out_persist(struct zk_out *o, uint64_t token, const uint8_t *p, size_t l
 	it->off = off;
 	it->len = len;
 }
+
+static void push_simple(struct zk_out *o, enum zk_out_kind kind, uint64_t conn_id, uint64_t token, int reason)
+{
+	struct zk_out_item *it = push(o);
+	if (!it)
+		return;
+	it->kind = kind;
+	it->conn_id = conn_id;
+	it->token = token;
+	it->reason = (enum zk_close_reason)reason;
+}
+
+void zk_out_dial(struct zk_out *o, uint64_t link_id, int64_t sid) { push_simple(o, ZK_OUT_DIAL, link_id, (uint64_t)sid, 0); }
+
+void zk_out_epoch(struct zk_out *o, int which, int64_t epoch) { push_simple(o, ZK_OUT_EPOCH, 0, (uint64_t)epoch, which); }
+
+void zk_out_truncate(struct zk_out *o, int64_t zxid) { push_simple(o, ZK_OUT_TRUNCATE, 0, (uint64_t)zxid, 0); }
+
+void zk_out_snapshot(struct zk_out *o) { push_simple(o, ZK_OUT_SNAPSHOT, 0, 0, 0); }

@@ -10,7 +10,33 @@
 
 #include "jute.h"
 
-enum zk_out_kind { ZK_OUT_SEND = 1, ZK_OUT_CLOSE, ZK_OUT_PERSIST };
+enum zk_out_kind {
+	ZK_OUT_SEND = 1,
+	ZK_OUT_CLOSE,
+	ZK_OUT_PERSIST,
+	/* Quorum mode (quorum/peer.h). The shell carries these out in order, the synchronous ones
+	 * (EPOCH, TRUNCATE, SNAPSHOT) before it looks at the next item, so a SEND after an EPOCH
+	 * leaves only once the epoch file is durable. */
+	ZK_OUT_DIAL,     /* conn_id = a quorum link id to open, token = the sid whose quorum port to dial */
+	ZK_OUT_EPOCH,    /* token = epoch; reason = ZK_EPOCH_ACCEPTED or ZK_EPOCH_CURRENT: write, fsync, rename */
+	ZK_OUT_TRUNCATE, /* token = zxid: cut the txn log after zxid and reload the database from disk */
+	ZK_OUT_SNAPSHOT, /* write a snapshot of the database now (synchronously) and roll the log */
+};
+
+/* ZK_OUT_EPOCH's file (in the reason field). */
+#define ZK_EPOCH_ACCEPTED 1
+#define ZK_EPOCH_CURRENT 2
+
+/* Connection ids: client connections count up from 1; quorum-side links live in their own
+ * ranges so one zk_out carries both. */
+#define ZK_LINK_ELECT_BASE (1ULL << 62)  /* | sid: the election connection to that server */
+#define ZK_LINK_QUORUM_BASE (1ULL << 61) /* | n: a leader<->learner link, n chosen by whoever opens it */
+/* Quorum link ids the core picks for its ZK_OUT_DIALs carry this bit; ids the shell gives to
+ * accepted connections must not. */
+#define ZK_LINK_QUORUM_DIAL_BIT (1ULL << 40)
+#define ZK_LINK_IS_ELECT(id) (((id) & ZK_LINK_ELECT_BASE) != 0)
+#define ZK_LINK_IS_QUORUM(id) (!ZK_LINK_IS_ELECT(id) && ((id) & ZK_LINK_QUORUM_BASE) != 0)
+#define ZK_LINK_IS_CLIENT(id) (((id) & (ZK_LINK_ELECT_BASE | ZK_LINK_QUORUM_BASE)) == 0)
 
 enum zk_close_reason {
 	ZK_CLOSE_NONE = 0,
@@ -31,6 +57,10 @@ enum zk_close_reason {
 	ZK_CLOSE_FOURLW_DONE,
 	ZK_CLOSE_NOMEM,
 	ZK_CLOSE_SHUTDOWN,
+	ZK_CLOSE_NOT_SERVING,    /* quorum member without an established leader */
+	ZK_CLOSE_QUORUM_PROTOCOL,/* a peer broke the election or ZAB protocol */
+	ZK_CLOSE_QUORUM_TIMEOUT, /* initLimit / syncLimit passed */
+	ZK_CLOSE_ROLE_CHANGE,    /* leaving LEADING / FOLLOWING */
 	ZK_CLOSE_REASON_COUNT
 };
 
@@ -61,5 +91,10 @@ struct zk_wbuf *zk_out_send_begin(struct zk_out *o, size_t *mark);
 void zk_out_send_end(struct zk_out *o, uint64_t conn_id, size_t mark);
 void zk_out_close(struct zk_out *o, uint64_t conn_id, enum zk_close_reason reason);
 void zk_out_persist(struct zk_out *o, uint64_t token, const uint8_t *p, size_t len);
+/* Quorum-mode items (see enum zk_out_kind). */
+void zk_out_dial(struct zk_out *o, uint64_t link_id, int64_t sid);
+void zk_out_epoch(struct zk_out *o, int which, int64_t epoch);
+void zk_out_truncate(struct zk_out *o, int64_t zxid);
+void zk_out_snapshot(struct zk_out *o);
 
 #endif

@@ -83,7 +83,7 @@ static void on_watch_fire(void *ctx, uint64_t watcher, int type, const char *pat
 	s->st.packets_sent++;
 }
 
-static void on_tree_event(void *ctx, int type, const char *path, size_t len)
+void zk_server_tree_event(void *ctx, int type, const char *path, size_t len)
 {
 	struct zk_server *s = ctx;
 	zk_watches_trigger(&s->watches, type, path, len, on_watch_fire, s);
@@ -101,7 +101,7 @@ struct zk_server *zk_server_new(const struct zk_config *cfg, struct zk_now now, 
 		zk_free(s);
 		return NULL;
 	}
-	s->db.tree.on_event = on_tree_event;
+	s->db.tree.on_event = zk_server_tree_event;
 	s->db.tree.event_ctx = s;
 	zk_watches_init(&s->watches);
 	zk_changes_init(&s->changes);
@@ -111,12 +111,17 @@ struct zk_server *zk_server_new(const struct zk_config *cfg, struct zk_now now, 
 	s->next_zxid = s->db.last_zxid;
 	s->durable_zxid = s->db.last_zxid;
 	s->st.start_mono_ms = now.mono_ms;
+	s->st.start_wall_ms = now.wall_ms;
 	s->st.lat_min = -1;
 	s->next_reap_mono_ms = now.mono_ms + cfg->container_check_interval_ms;
+	if (zk_commitlog_init(&s->commitlog, ZK_COMMITLOG_COUNT_DEFAULT)) {
+		zk_server_free(s);
+		return NULL;
+	}
 	return s;
 }
 
-static void pending_free(struct zk_pending *p)
+void zk_pending_free(struct zk_pending *p)
 {
 	if (!p)
 		return;
@@ -126,16 +131,17 @@ static void pending_free(struct zk_pending *p)
 
 /* Empties the connection's queue: reads are freed, writes stay in the commit queue, detached
  * (disk_done frees a write that is in no connection queue). */
-static void conn_drop_queue(struct zk_server *s, struct zk_conn *c)
+void zk_conn_drop_queue(struct zk_server *s, struct zk_conn *c)
 {
 	struct zk_pending *p = c->qhead;
 	while (p) {
 		struct zk_pending *n = p->next;
 		p->in_conn_queue = false;
 		p->next = NULL;
-		if (p->kind == ZK_PEND_READ) {
-			s->queued_reads--;
-			pending_free(p);
+		if (p->kind == ZK_PEND_READ || p->conn_only) {
+			if (p->kind == ZK_PEND_READ || p->kind == ZK_PEND_SYNC)
+				s->queued_reads--;
+			zk_pending_free(p);
 		}
 		p = n;
 	}
@@ -145,7 +151,7 @@ static void conn_drop_queue(struct zk_server *s, struct zk_conn *c)
 
 static void conn_free(struct zk_server *s, struct zk_conn *c)
 {
-	conn_drop_queue(s, c);
+	zk_conn_drop_queue(s, c);
 	struct zk_ip_count *ipc;
 	HASH_FIND_STR(s->ip_counts, c->ip, ipc);
 	if (ipc && --ipc->count <= 0) {
@@ -170,7 +176,7 @@ void zk_server_free(struct zk_server *s)
 	struct zk_pending *p = s->commit_head;
 	while (p) {
 		struct zk_pending *n = p->cnext;
-		pending_free(p);
+		zk_pending_free(p);
 		p = n;
 	}
 	zk_changes_fini(&s->changes, &s->db.tree.acls);
@@ -180,6 +186,14 @@ void zk_server_free(struct zk_server *s)
 	zk_wbuf_fini(&s->scratch);
 	zk_wbuf_fini(&s->pathbuf);
 	zk_db_fini(&s->db);
+	zk_commitlog_fini(&s->commitlog);
+	struct zk_pend_session *ps, *pt;
+	HASH_ITER(hh, s->pend_sessions, ps, pt) {
+		HASH_DEL(s->pend_sessions, ps);
+		zk_free(ps);
+	}
+	zk_free(s->touched);
+	zk_free(s->syncs);
 	zk_free(s);
 }
 
@@ -300,7 +314,7 @@ void zk_queue_push(struct zk_conn *c, struct zk_pending *p)
 	c->qlen++;
 }
 
-static void queue_pop(struct zk_conn *c)
+void zk_queue_pop(struct zk_conn *c)
 {
 	struct zk_pending *p = c->qhead;
 	c->qhead = p->next;
@@ -369,6 +383,13 @@ static void handle_request(struct zk_server *s, struct zk_conn *c, const uint8_t
 			(unsigned long long)c->session_id, xid, op);
 		return;
 	}
+	if (s->mode == ZK_MODE_LEARNER) {
+		zk_repl_touched(s, c);
+		if (zk_op_is_write(op) || op == ZK_OP_SYNC) {
+			zk_repl_forward(s, c, xid, op, p, len, out);
+			return;
+		}
+	}
 	if (zk_op_is_write(op) && s->read_only) {
 		/* The log cannot take writes (full disk, failed fsync): refuse them, keep serving reads. */
 		zk_send_header(s, c, xid, s->db.last_zxid, ZNOTREADONLY, out);
@@ -427,22 +448,26 @@ void zk_server_frame(struct zk_server *s, struct zk_now now, uint64_t conn_id, c
 }
 
 /* Serves the reads queued behind writes that have now completed. */
-static void drain(struct zk_server *s, struct zk_conn *c, struct zk_out *out)
+void zk_drain(struct zk_server *s, struct zk_conn *c, struct zk_out *out)
 {
 	while (c->qhead && c->qhead->kind == ZK_PEND_READ && c->state != ZK_CONN_CLOSING) {
 		struct zk_pending *p = c->qhead;
-		queue_pop(c);
+		zk_queue_pop(c);
 		s->queued_reads--;
 		if (p->op == ZK_OP_AUTH)
 			zk_handshake_auth(s, c, p->buf + 8, p->len - 8, out);
 		else
 			zk_final_read(s, c, p->xid, p->op, p->buf + 8, p->len - 8, p->recv_mono_ms, out);
-		pending_free(p);
+		zk_pending_free(p);
 	}
 }
 
-static void finish(struct zk_server *s, struct zk_pending *p, struct zk_out *out)
+void zk_finish(struct zk_server *s, struct zk_pending *p, struct zk_out *out)
 {
+	if (p->kind == ZK_PEND_REMOTE) {
+		zk_repl_remote_applied(s, p, out);
+		return;
+	}
 	struct zk_conn *c = p->conn_id ? zk_conn_get(s, p->conn_id) : NULL;
 	if (p->kind == ZK_PEND_INTERNAL) {
 		/* Session expiry: the connection still bound to it goes. */
@@ -455,12 +480,12 @@ static void finish(struct zk_server *s, struct zk_pending *p, struct zk_out *out
 	if (c->state == ZK_CONN_CLOSING) {
 		/* No more replies on it. Its queued reads must go now: left at the head, they would
 		 * keep its later writes from ever reaching it, and those would never be freed. */
-		conn_drop_queue(s, c);
+		zk_conn_drop_queue(s, c);
 		return;
 	}
 	if (c->qhead != p)
 		return;
-	queue_pop(c);
+	zk_queue_pop(c);
 	if (p->kind == ZK_PEND_CONNECT) {
 		zk_logf(&s->log, ZK_LOG_INFO, "established session sid=0x%llx timeout=%d remote=%s:%d",
 			(unsigned long long)p->session_id, c->timeout_ms, c->ip, c->port);
@@ -473,7 +498,7 @@ static void finish(struct zk_server *s, struct zk_pending *p, struct zk_out *out
 	} else {
 		zk_final_write_reply(s, c, p, &s->res, out);
 	}
-	drain(s, c, out);
+	zk_drain(s, c, out);
 }
 
 void zk_server_disk_done(struct zk_server *s, struct zk_now now, uint64_t token, int rc, struct zk_out *out)
@@ -485,36 +510,58 @@ void zk_server_disk_done(struct zk_server *s, struct zk_now now, uint64_t token,
 			(unsigned long long)token);
 		s->read_only = true;
 	}
+	if (s->mode != ZK_MODE_STANDALONE && s->repl.durable) {
+		/* Replicated: durable is not committed; the peer acks and later commits. */
+		if (rc == 0 && (int64_t)token > s->durable_zxid)
+			s->durable_zxid = (int64_t)token;
+		s->repl.durable(s->repl.ctx, now, token, rc, out);
+		s->cur_out = NULL;
+		return;
+	}
 	while (s->commit_head && (uint64_t)s->commit_head->zxid <= token) {
 		struct zk_pending *p = s->commit_head;
+		if (rc == 0) {
+			s->durable_zxid = p->zxid;
+			zk_apply_head(s, now, out);
+			continue;
+		}
 		s->commit_head = p->cnext;
 		if (!s->commit_head)
 			s->commit_tail = NULL;
 		s->commit_len--;
-		if (rc < 0) {
-			/* Not durable: never acknowledge. The client sees its connection drop. */
-			struct zk_conn *c = p->conn_id ? zk_conn_get(s, p->conn_id) : NULL;
-			if (c) {
-				zk_server_close_conn(s, c, ZK_CLOSE_SHUTDOWN, out);
-				conn_drop_queue(s, c); /* p may sit in its queue: unlink before freeing */
-			}
-			pending_free(p);
-			continue;
+		/* Not durable: never acknowledge. The client sees its connection drop. */
+		struct zk_conn *c = p->conn_id ? zk_conn_get(s, p->conn_id) : NULL;
+		if (c) {
+			zk_server_close_conn(s, c, ZK_CLOSE_SHUTDOWN, out);
+			zk_conn_drop_queue(s, c); /* p may sit in its queue: unlink before freeing */
 		}
-		int arc = zk_txn_apply(&s->db, p->buf, p->len, now.mono_ms, &s->res);
-		if (arc)
-			zk_logf(&s->log, ZK_LOG_ERROR, "cannot apply own txn zxid=0x%llx rc=%d",
-				(unsigned long long)p->zxid, arc);
-		zk_prep_committed(s, p->zxid);
-		s->durable_zxid = p->zxid;
-		finish(s, p, out);
-		if (!p->in_conn_queue)
-			pending_free(p);
+		zk_pending_free(p);
 	}
 	s->cur_out = NULL;
 }
 
-
+/* Takes the commit-queue head, applies it and replies (standalone: after its fsync; leader:
+ * once a quorum logged it; learner: on the leader's COMMIT). */
+void zk_apply_head(struct zk_server *s, struct zk_now now, struct zk_out *out)
+{
+	struct zk_pending *p = s->commit_head;
+	s->commit_head = p->cnext;
+	if (!s->commit_head)
+		s->commit_tail = NULL;
+	s->commit_len--;
+	p->cnext = NULL;
+	if (p->kind == ZK_PEND_REMOTE)
+		zk_repl_remote_before(s, p);
+	int arc = zk_txn_apply(&s->db, p->buf, p->len, now.mono_ms, &s->res);
+	if (arc)
+		zk_logf(&s->log, ZK_LOG_ERROR, "cannot apply txn zxid=0x%llx rc=%d", (unsigned long long)p->zxid, arc);
+	else if (zk_commitlog_append(&s->commitlog, p->zxid, p->buf, p->len))
+		zk_logf(&s->log, ZK_LOG_WARN, "committed log: out of memory at zxid=0x%llx", (unsigned long long)p->zxid);
+	zk_prep_committed(s, p->zxid);
+	zk_finish(s, p, out);
+	if (!p->in_conn_queue)
+		zk_pending_free(p);
+}
 
 uint32_t zk_server_outstanding(const struct zk_server *s) { return s->commit_len + s->queued_reads; }
 
@@ -523,6 +570,11 @@ int64_t zk_server_next_wake(const struct zk_server *s)
 	int64_t t = zk_sessions_next_deadline(&s->db.sessions);
 	if (s->next_reap_mono_ms < t)
 		t = s->next_reap_mono_ms;
+	if (s->repl.next_wake) {
+		int64_t r = s->repl.next_wake(s->repl.ctx);
+		if (r < t)
+			t = r;
+	}
 	return t;
 }
 

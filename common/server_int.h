@@ -7,6 +7,7 @@
 
 #include "acl.h"
 #include "change.h"
+#include "commitlog.h"
 #include "records.h"
 #include "server.h"
 #include "txn.h"
@@ -22,7 +23,12 @@ enum zk_pending_kind {
 	ZK_PEND_READ = 0,  /* a queued non-write request: frame copy in buf */
 	ZK_PEND_WRITE,     /* a client write: txn bytes in buf */
 	ZK_PEND_CONNECT,   /* createSession for a new connection */
-	ZK_PEND_INTERNAL,  /* server-made: session expiry, container/TTL reaping */
+	ZK_PEND_INTERNAL,  /* server-made: session expiry, container/TTL reaping; on a leader
+	                      also what learners forwarded (they reply, not us) */
+	ZK_PEND_REMOTE,    /* learner: a txn from the leader, waiting for its COMMIT */
+	ZK_PEND_FORWARDED, /* learner: a client write sent to the leader; its txn comes back as a
+	                      ZK_PEND_REMOTE with the same session and cxid */
+	ZK_PEND_SYNC,      /* learner: a sync sent to the leader, answered by SYNC (frame copy in buf) */
 };
 
 struct zk_pending {
@@ -36,6 +42,7 @@ struct zk_pending {
 	int64_t zxid;
 	int64_t recv_mono_ms;
 	bool in_conn_queue;
+	bool conn_only; /* in no commit queue: freed with its connection's queue */
 	uint8_t *buf;
 	size_t len;
 };
@@ -59,6 +66,7 @@ struct zk_conn {
 	int64_t opened_mono_ms;
 	int64_t est_wall_ms;
 	struct zk_auth auth;
+	bool touched; /* learner: in s->touched since the last PING */
 	struct zk_pending *qhead, *qtail;
 	uint32_t qlen;
 	struct zk_conn_stats st;
@@ -75,6 +83,7 @@ struct zk_server_stats {
 	int64_t lat_min, lat_max, lat_sum, lat_cnt;
 	uint64_t closes[ZK_CLOSE_REASON_COUNT];
 	int64_t start_mono_ms;
+	int64_t start_wall_ms;
 };
 
 struct zk_server {
@@ -102,6 +111,23 @@ struct zk_server {
 	struct zk_wbuf pathbuf;    /* sequential names */
 	struct zk_out *cur_out;    /* where watch events go during apply */
 	struct zk_now cur_now;
+	/* Quorum mode (server_repl.c). */
+	enum zk_server_mode mode;
+	struct zk_repl repl;
+	int64_t myid;
+	struct zk_commitlog commitlog;
+	uint64_t *touched;          /* learner: conn ids with client activity since the last PING */
+	size_t n_touched, cap_touched;
+	struct zk_pend_session *pend_sessions; /* learner: createSession forwarded, conn waiting */
+	uint64_t *syncs;            /* learner: conn ids of forwarded syncs, oldest first */
+	size_t n_syncs, cap_syncs, syncs_head;
+};
+
+/* Learner: a forwarded createSession and the connection waiting for it. */
+struct zk_pend_session {
+	int64_t session_id;
+	uint64_t conn_id;
+	UT_hash_handle hh;
 };
 
 /* server.c */
@@ -118,6 +144,27 @@ bool zk_op_is_write(int32_t op);
 struct zk_pending *zk_submit(struct zk_server *s, enum zk_pending_kind kind, struct zk_conn *c,
                              int64_t session_id, int32_t xid, int32_t op, int64_t zxid, struct zk_out *out);
 void zk_queue_push(struct zk_conn *c, struct zk_pending *p);
+void zk_queue_pop(struct zk_conn *c);
+void zk_pending_free(struct zk_pending *p);
+void zk_conn_drop_queue(struct zk_server *s, struct zk_conn *c);
+/* Replies to an applied write at the head of its connection's queue, then serves the reads
+ * queued behind it. */
+void zk_finish(struct zk_server *s, struct zk_pending *p, struct zk_out *out);
+void zk_drain(struct zk_server *s, struct zk_conn *c, struct zk_out *out);
+/* Applies the commit-queue head (any mode): txn, committed log, change records, reply. */
+void zk_apply_head(struct zk_server *s, struct zk_now now, struct zk_out *out);
+
+/* server_repl.c: quorum-mode parts of dispatch. */
+/* Learner: forwards a client write / sync. */
+void zk_repl_forward(struct zk_server *s, struct zk_conn *c, int32_t xid, int32_t op, const uint8_t *frame,
+                     size_t len, struct zk_out *out);
+/* Learner: a new session, forwarded as createSession. */
+void zk_repl_create_session(struct zk_server *s, struct zk_conn *c, int32_t timeout_ms, struct zk_out *out);
+void zk_repl_touched(struct zk_server *s, struct zk_conn *c);
+/* Learner: before / after applying a txn from the leader: find the connection it answers. */
+void zk_repl_remote_before(struct zk_server *s, struct zk_pending *p);
+void zk_repl_remote_applied(struct zk_server *s, struct zk_pending *p, struct zk_out *out);
+void zk_server_tree_event(void *ctx, int type, const char *path, size_t len);
 
 /* handshake.c */
 void zk_send_connect_response(struct zk_server *s, struct zk_conn *c, bool valid, struct zk_out *out);

@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
-"""Writes the seed corpora of fuzz_request and fuzz_records (tests/fuzz/corpus/<target>/).
+"""Writes the seed corpora of fuzz_request, fuzz_records and fuzz_qpkt (tests/fuzz/corpus/<target>/).
 
 Each seed is a small valid input in the layout its target documents:
   request/  control byte + client byte stream (4-byte length + payload frames)
   records/  mode byte + data (0 request body with an opcode index, 1 multi body, 2 ConnectRequest,
             3 a sequence of 2-byte-length-prefixed txns)
+  qpkt/     data_max selector byte + QuorumPackets back to back
 Byte layouts: protocol.md sections 1, 2 and 6. Files are named after what they hold, so running
 this again rewrites the same files. regress-* seeds reproduce bugs fixed in common/ (found by
 review or by these fuzzers; the fuzzers' own crash files are kept as crash-<sha1> and are not
@@ -328,6 +329,89 @@ def records_seeds():
     return s
 
 
+# ---- quorum packets (fuzz_qpkt.c; protocol.md 5.2-5.6) ----
+
+QP = dict(REQUEST=1, PROPOSAL=2, ACK=3, COMMIT=4, PING=5, REVALIDATE=6, SYNC=7, INFORM=8, COMMITANDACTIVATE=9,
+          NEWLEADER=10, FOLLOWERINFO=11, UPTODATE=12, DIFF=13, TRUNC=14, SNAP=15, OBSERVERINFO=16,
+          LEADERINFO=17, ACKEPOCH=18, INFORMANDACTIVATE=19)
+
+
+def qp(t, zxid, data=None, ids=None):
+    """QuorumPacket: int type, long zxid, buffer data, vector<Id> authinfo (None = null)."""
+    auth = i32(-1) if ids is None else i32(len(ids)) + b"".join(ustr(s) + ustr(x) for s, x in ids)
+    return i32(QP[t]) + i64(zxid) + buf(data) + auth
+
+
+def learner_info(sid, version=0x10000, config=0, size=20):
+    return (i64(sid) + i32(version) + i64(config))[:size]
+
+
+E1 = 1 << 32  # epoch 1, counter 0
+QCONFIG = ("".join("server.%d=127.0.0.1:%d:%d:participant;0.0.0.0:%d\n" % (i, 2887 + i, 3887 + i, 2180 + i)
+                   for i in (1, 2, 3)) + "version=0").encode()
+# The live REQUEST of protocol.md 5.6: create /q "hello" from a client with ip auth.
+QREQ_CREATE = (i64(0x0100005A731D0000) + i32(1) + i32(OP["create"]) + b_create("/q", b"hello"))
+QTXN = txn_header(1, E1 + 2, 0x0100005A731D0000, 1) + t_create("/q", b"hello", False, 1) + i32(2) + i64(0x51C6D660)
+
+
+def qpkt_seeds():
+    s = {}
+    # byte 0: data_max selector of fuzz_qpkt.c (0 = jute.maxbuffer, 1 = 0, 2 = 20, 3 = 256)
+    s["handshake-learner"] = b"\x00" + b"".join([
+        qp("FOLLOWERINFO", 0, learner_info(1)),
+        qp("ACKEPOCH", 0, i32(0)),
+        qp("ACK", E1),
+        qp("ACK", E1),
+        qp("PING", E1, b""),
+    ])
+    s["handshake-leader"] = b"\x00" + b"".join([
+        qp("LEADERINFO", E1, i32(0x10000)),
+        qp("DIFF", E1 + 1),
+        qp("PROPOSAL", E1 + 1, QTXN),
+        qp("COMMIT", E1 + 1),
+        qp("NEWLEADER", E1, QCONFIG),
+        qp("UPTODATE", -1),
+        qp("PING", E1 + 1),
+    ])
+    s["broadcast-learner"] = b"\x00" + b"".join([
+        qp("REQUEST", -1, i64(0x0100005A731D0000) + i32(0) + i32(-10) + i32(30000)),  # createSession
+        qp("REQUEST", -1, QREQ_CREATE, [("ip", "127.0.0.1")]),
+        qp("REQUEST", -1, i64(0x0100005A731D0000) + i32(2) + i32(OP["sync"]) + ustr("/q"), [("ip", "::1")]),
+        qp("ACK", E1 + 2),
+        qp("PING", E1 + 2, i64(0x0100005A731D0000) + i32(30000) + i64(0x0100005A731D0001) + i32(4000)),
+        qp("REVALIDATE", -1, i64(0x0100005A731D0001) + i32(4000)),
+        qp("REQUEST", -1, i64(0x0100005A731D0000) + i32(3) + i32(-11), []),  # closeSession
+    ])
+    s["broadcast-leader"] = b"\x00" + b"".join([
+        qp("PROPOSAL", E1 + 2, QTXN),
+        qp("COMMIT", E1 + 2),
+        qp("SYNC", 0),
+        qp("REVALIDATE", -1, i64(0x0100005A731D0001) + boolean(True)),
+        qp("COMMITANDACTIVATE", E1 + 3, i64(2)),
+        qp("PING", E1 + 3),
+    ])
+    s["observer"] = b"\x03" + b"".join([
+        qp("OBSERVERINFO", E1, learner_info(4, size=12)),
+        qp("ACKEPOCH", E1, i32(-1)),
+        qp("TRUNC", E1 + 1),
+        qp("INFORM", E1 + 2, QTXN),
+        qp("INFORMANDACTIVATE", E1 + 3, i64(2) + QTXN),
+    ])
+    s["auth-super"] = b"\x00" + qp("REQUEST", -1, QREQ_CREATE, [("ip", "10.0.0.1"), ("digest", BOB), ("super", "")])
+    s["learner-info-forms"] = b"\x00" + b"".join([
+        qp("FOLLOWERINFO", 0, learner_info(9, size=8)),
+        qp("FOLLOWERINFO", 0, None),
+        qp("OBSERVERINFO", 0, learner_info(-2, 0x10000, E1 + 5)),
+        qp("FOLLOWERINFO", 0, learner_info(3, size=16)),
+    ])
+    # SNAP is followed by the raw snapshot (protocol.md 5.5), which this decoder sees as packets.
+    s["snap"] = b"\x00" + qp("SNAP", E1) + i32(0) + i32(1) + i64(1) + i32(1) + i32(31) + ustr("world") + \
+        ustr("anyone") + ustr("") + ustr("/") + ustr("BenWasHere")
+    s["small-cap"] = b"\x02" + qp("PING", 5, bytes(20)) + qp("PING", 5, bytes(21))
+    s["bad-id-count"] = b"\x00" + qp("ACK", 1) + i32(1) + i64(0) + buf(None) + i32(17)
+    return s
+
+
 def write(dirpath, seeds):
     os.makedirs(dirpath, exist_ok=True)
     for name, data in sorted(seeds.items()):
@@ -340,6 +424,7 @@ def main():
     root = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus")
     write(os.path.join(root, "request"), request_seeds())
     write(os.path.join(root, "records"), records_seeds())
+    write(os.path.join(root, "qpkt"), qpkt_seeds())
     # Sanity: the live ConnectResponse password vector of protocol.md 2.10 is not needed here,
     # but the digest id is: keep BOB in step with sha1/base64.
     import base64

@@ -97,6 +97,8 @@ static void pump(struct fx *f)
 			f->persists++;
 			assert_true(it->len >= 32);
 			break;
+		default:
+			fail_msg("a standalone server asked for quorum output kind %d", it->kind);
 		}
 	}
 	zk_out_reset(&f->out);
