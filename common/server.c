@@ -355,6 +355,8 @@ struct zk_pending *zk_submit(struct zk_server *s, enum zk_pending_kind kind, str
 	if (c && kind != ZK_PEND_INTERNAL)
 		zk_queue_push(c, p);
 	zk_out_persist(out, (uint64_t)zxid, p->buf, p->len);
+	if (s->mode == ZK_MODE_LEADER && s->repl.proposed)
+		s->repl.proposed(s->repl.ctx, zxid, p->buf, p->len, out);
 	return p;
 }
 
