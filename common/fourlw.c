@@ -230,8 +230,16 @@ void zk_fourlw_answer(struct zk_server *s, const char *cmd, struct zk_wbuf *w)
 		srvr_tail(s, w);
 	} else if (!strcmp(cmd, "conf")) {
 		char buf[8192];
-		zk_config_format_conf_sizes(&s->cfg, s->data_dir_bytes, s->log_dir_bytes, buf, sizeof(buf));
-		put(w, "%s", buf);
+		int n = zk_config_format_conf_sizes(&s->cfg, s->data_dir_bytes, s->log_dir_bytes, buf, sizeof(buf));
+		static const char standalone_id[] = "serverId=0\n";
+		size_t tail = sizeof(standalone_id) - 1;
+		if (s->repl.conf && n >= (int)tail && !strcmp(buf + n - tail, standalone_id)) {
+			buf[n - tail] = 0; /* a member prints its own id and the quorum settings instead */
+			put(w, "%s", buf);
+			s->repl.conf(s->repl.ctx, w);
+		} else {
+			put(w, "%s", buf);
+		}
 	} else if (!strcmp(cmd, "cons")) {
 		cons(s, w);
 	} else if (!strcmp(cmd, "crst")) {

@@ -89,6 +89,8 @@ struct zk_repl {
 	/* mntr / srvr extras: "Mode: ..." value and extra mntr lines ("zk_followers\t2\n"...). */
 	const char *(*mode_name)(void *ctx);
 	void (*mntr)(void *ctx, struct zk_wbuf *w);
+	/* conf: the lines from serverId on, as QuorumPeer prints them. */
+	void (*conf)(void *ctx, struct zk_wbuf *w);
 };
 
 void zk_server_set_myid(struct zk_server *s, int64_t myid); /* session ids carry it (high byte) */

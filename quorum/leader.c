@@ -351,11 +351,9 @@ static void on_ack(struct zk_leader *l, struct zk_now now, struct zk_lh *h, cons
 {
 	if (h->observer)
 		return;
-	if (h->state == LH_WAIT_NEWLEADER_ACK) {
-		if (q->zxid != l->epoch << 32) {
-			lh_drop(l, h, ZK_CLOSE_QUORUM_PROTOCOL, out);
-			return;
-		}
+	/* A learner may ACK a proposal it logged during the sync before it ACKs NEWLEADER (3.8.0's
+	 * asynchronous logging): that one falls through to the proposal ACKs. */
+	if (h->state == LH_WAIT_NEWLEADER_ACK && q->zxid == l->epoch << 32) {
 		mask_set(l->newleader_acked, h->idx);
 		h->state = LH_WAIT_UPTODATE;
 		if (l->established)

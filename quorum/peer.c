@@ -159,6 +159,21 @@ static void hook_mntr(void *ctx, struct zk_wbuf *w)
 		zk_leader_mntr(p->ld, w);
 }
 
+static void hook_conf(void *ctx, struct zk_wbuf *w)
+{
+	struct zk_peer *p = ctx;
+	int i = zk_peer_index(p, p->myid);
+	const struct zk_cfg_server *me = i >= 0 ? &p->cfg.servers[i] : NULL;
+	char line[512];
+	int n = snprintf(line, sizeof(line),
+			 "serverId=%" PRId64 "\ninitLimit=%d\nsyncLimit=%d\nelectionAlg=3\nelectionPort=%d\n"
+			 "quorumPort=%d\npeerType=%d\nmembership: \n",
+			 p->myid, p->cfg.init_limit, p->cfg.sync_limit, me ? me->election_port : -1,
+			 me ? me->quorum_port : -1, p->observer ? 1 : 0);
+	zk_jw_raw(w, line, (size_t)n);
+	zk_quorum_config_text(&p->cfg, w);
+}
+
 /* ---- API ---- */
 
 struct zk_peer *zk_peer_new(const struct zk_config *cfg, int64_t myid, struct zk_server *srv,
@@ -189,6 +204,7 @@ struct zk_peer *zk_peer_new(const struct zk_config *cfg, int64_t myid, struct zk
 		.next_wake = hook_next_wake,
 		.mode_name = hook_mode_name,
 		.mntr = hook_mntr,
+		.conf = hook_conf,
 	};
 	zk_server_set_repl(srv, &r);
 	return p;
