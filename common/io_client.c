@@ -58,6 +58,9 @@ struct zk_io {
 	struct zk_snap_job *snap_job;
 	struct event *snap_ev;
 	struct event *purge_ev;
+	/* Quorum mode: items for election/quorum links and the quorum kinds go to this shell. */
+	struct zk_io_quorum_ops qops;
+	bool applying; /* inside io_core_apply: nested applies are picked up by the running pass */
 };
 
 void zk_io_now(int64_t *mono_ms, int64_t *wall_ms)
@@ -126,14 +129,41 @@ static void send_batches(struct zk_io *io)
 	}
 }
 
+static bool is_quorum_item(const struct zk_out_item *it)
+{
+	if (it->kind == ZK_OUT_SEND || it->kind == ZK_OUT_CLOSE)
+		return !ZK_LINK_IS_CLIENT(it->conn_id);
+	return it->kind != ZK_OUT_PERSIST;
+}
+
+static void quorum_item(struct zk_io *io, const struct zk_out_item *it)
+{
+	if (!io->qops.apply) {
+		zk_logf(&io->log, ZK_LOG_WARN, "output kind=%d conn=0x%llx dropped: no quorum shell", (int)it->kind,
+			(unsigned long long)it->conn_id);
+		return;
+	}
+	const uint8_t *data = it->kind == ZK_OUT_SEND ? io->out.data.p + it->off : NULL;
+	io->qops.apply(io->qops.ctx, it, data);
+}
+
 void io_core_apply(struct zk_io *io)
 {
 	struct zk_out *o = &io->out;
 	bool persisted = false;
+	if (io->applying)
+		return; /* a quorum callback called into the core: the loop below takes its items */
+	io->applying = true;
 	if (o->err)
 		zk_logf(&io->log, ZK_LOG_ERROR, "core output batch lost data: out of memory");
+	/* o->n is read on every round, and items are copied: quorum callbacks append to o. */
 	for (size_t i = 0; i < o->n; i++) {
-		struct zk_out_item *it = &o->items[i];
+		struct zk_out_item item = o->items[i];
+		struct zk_out_item *it = &item;
+		if (is_quorum_item(it)) {
+			quorum_item(io, it);
+			continue;
+		}
 		struct io_loop *l = it->kind == ZK_OUT_PERSIST ? NULL : owner(io, it->conn_id);
 		switch (it->kind) {
 		case ZK_OUT_SEND:
@@ -153,9 +183,14 @@ void io_core_apply(struct zk_io *io)
 			io->txns_since_snap++;
 			persisted = true;
 			break;
+		default:
+			break;
 		}
 	}
 	zk_out_reset(o);
+	io->applying = false;
+	if (io->qops.applied)
+		io->qops.applied(io->qops.ctx);
 	if (persisted)
 		event_active(io->flush_ev, EV_WRITE, 0);
 	check_global_limit(io);
@@ -432,6 +467,36 @@ static void signal_cb(evutil_socket_t sig, short what, void *arg)
 	struct zk_io *io = arg;
 	zk_logf(&io->log, ZK_LOG_INFO, "signal %d received: shutting down", (int)sig);
 	event_base_loopbreak(io->base);
+}
+
+void zk_io_set_quorum(struct zk_io *io, const struct zk_io_quorum_ops *ops)
+{
+	if (!ops) {
+		memset(&io->qops, 0, sizeof(io->qops));
+		return;
+	}
+	io->qops = *ops;
+	struct timeval tv = {0, ZK_IO_QUORUM_TICK_MS * 1000};
+	event_del(io->tick_ev);
+	event_add(io->tick_ev, &tv);
+}
+
+struct event_base *zk_io_base(struct zk_io *io) { return io->base; }
+struct zk_server *zk_io_core(struct zk_io *io) { return io->core; }
+struct zk_disk *zk_io_disk(struct zk_io *io) { return io->disk; }
+struct zk_out *zk_io_out(struct zk_io *io) { return &io->out; }
+void zk_io_apply(struct zk_io *io) { io_core_apply(io); }
+
+void zk_io_cancel_snapshot(struct zk_io *io)
+{
+	if (!io->snap_job)
+		return;
+	zk_logf(&io->log, ZK_LOG_INFO, "cancelling background snapshot zxid=0x%llx",
+		(unsigned long long)zk_snap_job_zxid(io->snap_job));
+	event_free(io->snap_ev);
+	io->snap_ev = NULL;
+	zk_snap_job_free(io->snap_job);
+	io->snap_job = NULL;
 }
 
 struct zk_io *zk_io_new(const struct zk_config *cfg, struct zk_server *core, const struct zk_logger *log,

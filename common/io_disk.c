@@ -587,3 +587,132 @@ int zk_disk_recover(const char *data_log_dir, int64_t from_zxid,
 	}
 	return rc;
 }
+
+/* ---- Truncation (quorum TRUNC) ---- */
+
+/* The file offset just past the last entry of the open file whose zxid is <= zxid (the header's
+ * end when there is none), in *cut. Stops at the first entry past zxid and at the end of the
+ * valid data (a torn tail is not kept either). Returns 0 or a negative ZK_E* (unreadable). */
+static int find_cut(struct window *w, const char *path, int64_t zxid, const struct zk_logger *log, uint64_t *cut)
+{
+	const uint8_t *q;
+	size_t avail;
+	*cut = 0;
+	int rc = window_load(w, 0, ZK_TXNLOG_HEADER_BYTES, &q, &avail);
+	if (rc)
+		return rc;
+	struct zk_txnlog_reader r;
+	if (zk_txnlog_reader_init(&r, q, avail, 0))
+		return 0; /* no valid header: nothing in it to keep */
+	*cut = ZK_TXNLOG_HEADER_BYTES;
+	struct zk_txnlog_entry e;
+	enum zk_txnlog_reason why;
+	int s;
+	while ((s = read_entry(w, *cut, &e, &why)) == ZK_TXNLOG_ENTRY && e.zxid <= zxid)
+		*cut = e.end;
+	if (s < ZK_TXNLOG_CORRUPT) {
+		zk_logf(log, ZK_LOG_ERROR, "cannot read txn log file=%s offset=%llu rc=%d", path, (unsigned long long)*cut,
+			s);
+		return s;
+	}
+	if (s == ZK_TXNLOG_CORRUPT)
+		zk_logf(log, ZK_LOG_WARN, "txn log file=%s corrupt at offset=%llu reason=%s: cut there", path,
+			(unsigned long long)*cut, zk_txnlog_reason_str(why));
+	return 0;
+}
+
+/* Cuts the file log.<start> after its last entry <= zxid, or deletes it when none is. */
+static int cut_file(const char *dir, int64_t start, int64_t zxid, const struct zk_logger *log)
+{
+	char name[ZK_TXNLOG_NAME_MAX], path[ZK_DISK_PATH_BYTES_MAX];
+	if (zk_txnlog_name_format(name, sizeof(name), start) < 0 || zk_fs_join(path, sizeof(path), dir, name))
+		return ZK_ERANGE;
+	int fd = open(path, O_RDWR | O_CLOEXEC);
+	struct stat sb;
+	if (fd < 0 || fstat(fd, &sb)) {
+		int e = errno;
+		zk_logf(log, ZK_LOG_ERROR, "truncate: cannot open txn log file=%s: %s", path, strerror(e));
+		if (fd >= 0)
+			close(fd);
+		return errno_rc(e);
+	}
+	struct window w = {fd, (uint64_t)sb.st_size, 0, NULL, 0, 0};
+	uint64_t cut;
+	int rc = find_cut(&w, path, zxid, log, &cut);
+	zk_free(w.p);
+	int e = 0;
+	if (!rc && cut <= ZK_TXNLOG_HEADER_BYTES) {
+		zk_logf(log, ZK_LOG_INFO, "truncate: deleting txn log file=%s (no txn <= 0x%llx)", path,
+			(unsigned long long)zxid);
+		if (unlink(path))
+			e = errno;
+	} else if (!rc && cut < (uint64_t)sb.st_size) {
+		zk_logf(log, ZK_LOG_INFO, "truncate: cutting txn log file=%s at offset=%llu size=%llu zxid=0x%llx", path,
+			(unsigned long long)cut, (unsigned long long)sb.st_size, (unsigned long long)zxid);
+		if (ftruncate(fd, (off_t)cut) || fsync(fd))
+			e = errno;
+	}
+	if (e) {
+		zk_logf(log, ZK_LOG_ERROR, "truncate: cannot cut txn log file=%s: %s", path, strerror(e));
+		rc = errno_rc(e);
+	}
+	close(fd);
+	return rc;
+}
+
+/* Deletes the files after the one holding zxid, then cuts that one. */
+static int truncate_dir(const char *dir, int64_t zxid, const struct zk_logger *log)
+{
+	int64_t *zxids;
+	size_t n;
+	int rc = list_logs(dir, log, &zxids, &n);
+	size_t keep = 0; /* files [0, keep) start at or before zxid */
+	while (rc == 0 && keep < n && zxids[keep] <= zxid)
+		keep++;
+	/* Newest first: a crash half-way leaves a log that still ends in a prefix of its history. */
+	for (size_t i = n; rc == 0 && i-- > keep;) {
+		char name[ZK_TXNLOG_NAME_MAX], path[ZK_DISK_PATH_BYTES_MAX];
+		if (zk_txnlog_name_format(name, sizeof(name), zxids[i]) < 0 || zk_fs_join(path, sizeof(path), dir, name)) {
+			rc = ZK_ERANGE;
+			break;
+		}
+		zk_logf(log, ZK_LOG_INFO, "truncate: deleting txn log file=%s (starts after 0x%llx)", path,
+			(unsigned long long)zxid);
+		if (unlink(path)) {
+			int e = errno;
+			zk_logf(log, ZK_LOG_ERROR, "truncate: cannot delete txn log file=%s: %s", path, strerror(e));
+			rc = errno_rc(e);
+		}
+	}
+	if (rc == 0 && keep > 0)
+		rc = cut_file(dir, zxids[keep - 1], zxid, log);
+	zk_free(zxids);
+	if (rc == 0 && (rc = sync_dir(dir)) != 0) {
+		zk_logf(log, ZK_LOG_ERROR, "truncate: cannot fsync dir=%s: %s", dir, strerror(-rc));
+		rc = errno_rc(-rc);
+	}
+	return rc;
+}
+
+int zk_disk_truncate(struct zk_disk *d, int64_t zxid)
+{
+	if (d->failed)
+		return d->failed;
+	/* Bytes still buffered belong before the cut point or after it; either way they must be in
+	 * the file before it is cut, or a later write would land beyond the cut. */
+	if (d->fd >= 0)
+		write_out(d);
+	if (!d->failed && (d->unsynced || d->n_retired))
+		sync_all(d);
+	if (d->failed)
+		return d->failed;
+	if (d->fd >= 0)
+		close(d->fd);
+	d->fd = -1;
+	d->name[0] = '\0';
+	d->unsynced = false;
+	int rc = truncate_dir(d->dir, zxid, &d->log);
+	if (rc)
+		fail(d, rc, "truncate", 0);
+	return rc;
+}

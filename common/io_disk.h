@@ -24,6 +24,16 @@ int zk_disk_flush(struct zk_disk *d, uint64_t *token);
  * ZK_E* (then the disk has failed, as for flush). */
 int zk_disk_roll(struct zk_disk *d);
 
+/* Quorum TRUNC (FileTxnLog.truncate, for a learner whose log is ahead of the leader's): makes the
+ * log end at zxid. What was appended is written and synced first and the current file is closed,
+ * so the next append starts log.<its zxid> after the cut. Then in <dataLogDir>/version-2: files
+ * starting after zxid are deleted; the last file starting at or before it is cut right after its
+ * last entry with a zxid <= zxid (deleted when it holds none); the directory is fsynced. A torn or
+ * corrupt entry before the cut point ends the file there (nothing after it is kept). Tokens
+ * appended before stay pending for the next flush. Returns 0 or a negative ZK_E*; a failure
+ * leaves the log in an unknown state, so the disk then fails as after a failed flush. */
+int zk_disk_truncate(struct zk_disk *d, int64_t zxid);
+
 /* Start-up replay of <data_log_dir>/version-2/log.*: reads the files a replay after from_zxid
  * needs (txnlog.h, zk_txnlog_files_from) and calls apply for every txn whose zxid is above
  * from_zxid and above every zxid applied before, in file order; txn is borrowed for the call,

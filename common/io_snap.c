@@ -547,3 +547,41 @@ int zk_snap_purge(const char *data_dir, const char *data_log_dir, int retain, co
 	zk_free(logs.v);
 	return rc ? rc : deleted;
 }
+
+int zk_snap_remove_after(const char *data_dir, int64_t zxid, const struct zk_logger *log)
+{
+	char dir[DIR_BYTES_MAX];
+	if (version_dir(dir, sizeof(dir), data_dir))
+		return ZK_ERANGE;
+	DIR *d = opendir(dir);
+	if (!d) {
+		if (errno == ENOENT)
+			return 0;
+		zk_logf(log, ZK_LOG_ERROR, "cannot list snapshots dir=%s: %s", dir, strerror(errno));
+		return ZK_EIO;
+	}
+	int deleted = 0, rc = 0;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		int64_t z;
+		char path[PATH_BYTES_MAX];
+		if (zk_snap_name_parse(de->d_name, &z) < 0 || z <= zxid || zk_fs_join(path, sizeof(path), dir, de->d_name))
+			continue;
+		if (unlink(path)) {
+			int e = errno;
+			zk_logf(log, ZK_LOG_ERROR, "truncate: cannot delete snapshot file=%s: %s", path, strerror(e));
+			rc = errno_rc(e);
+			continue;
+		}
+		zk_logf(log, ZK_LOG_INFO, "truncate: deleted snapshot file=%s (after zxid=0x%" PRIx64 ")", path,
+			(uint64_t)zxid);
+		deleted++;
+	}
+	closedir(d);
+	int e = deleted ? -fsync_dir(dir) : 0;
+	if (e) {
+		zk_logf(log, ZK_LOG_ERROR, "cannot fsync dir=%s: %s", dir, strerror(e));
+		rc = errno_rc(e);
+	}
+	return rc ? rc : deleted;
+}

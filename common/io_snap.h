@@ -62,6 +62,12 @@ void zk_snap_job_free(struct zk_snap_job *job);
 int zk_snap_load_newest(struct zk_db *db, const char *data_dir, int64_t *zxid, const struct zk_logger *log,
                         struct zk_snap_info *info);
 
+/* Quorum TRUNC: deletes <data_dir>/version-2/snapshot.* (compressed ones too) whose zxid is above
+ * zxid, since they hold txns the cut log no longer has, then fsyncs the directory. One INFO line
+ * per file. Returns the number deleted, or a negative ZK_E* (a file that cannot be deleted, or
+ * the directory cannot be listed or synced). */
+int zk_snap_remove_after(const char *data_dir, int64_t zxid, const struct zk_logger *log);
+
 /* PurgeTxnLog.purge: keeps the newest `retain` valid snapshots (at least 3) in
  * <data_dir>/version-2 and the txn logs of <data_log_dir>/version-2 a recovery from the oldest
  * of them needs; deletes older snapshot.* (compressed ones too) and log.* files, one INFO line

@@ -1,7 +1,10 @@
-/* zkedge-server: `zkedge-server path/to/zoo.cfg`. Standalone when zoo.cfg has no server.N
- * lines (the quorum roles come with later issues). Reads the config, checks the data
- * directory, builds the core and runs the client-port shell. Exit code 0 on a signal, 1 on a
- * configuration or start-up error, with a message naming the cause. */
+/* zkedge-server: `zkedge-server path/to/zoo.cfg`. Standalone when zoo.cfg has fewer than two
+ * participants (server.N lines) and standaloneEnabled is not false, as ZooKeeper decides
+ * (QuorumPeerConfig.isDistributed); otherwise a member of an ensemble: dataDir/myid names it,
+ * the epoch files are read or created, and the peer (election + ZAB) runs around the same core,
+ * with the quorum shell (io_quorum.h) beside the client one. Reads the config, checks the data
+ * directory, recovers the database, builds the core and runs the shells. Exit code 0 on a
+ * signal, 1 on a configuration or start-up error, with a message naming the cause. */
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
@@ -10,18 +13,22 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "config.h"
 #include "io_client.h"
+#include "io_quorum.h"
 #include "io_disk.h"
 #include "io_fs.h"
 #include "io_snap.h"
 #include "errors.h"
 #include "txn.h"
 #include "log.h"
+#include "notif.h"
+#include "peer.h"
 #include "server.h"
 
 static void log_stderr(void *ctx, enum zk_log_level level, const char *line)
@@ -166,6 +173,157 @@ static int check_dir(const char *key, const char *dir)
 	return 0;
 }
 
+/* ---- Quorum mode ---- */
+
+static const struct zk_cfg_server *server_line(const struct zk_config *cfg, int64_t sid)
+{
+	for (int i = 0; i < cfg->n_servers; i++)
+		if (cfg->servers[i].id == sid)
+			return &cfg->servers[i];
+	return NULL;
+}
+
+/* dataDir/myid (QuorumPeerConfig.setupMyId): its first line, a decimal long. */
+static int read_myid(const struct zk_config *cfg, int64_t *myid)
+{
+	char path[ZK_CFG_PATH_MAX + 16];
+	snprintf(path, sizeof(path), "%s/myid", cfg->data_dir);
+	int rc = zk_io_quorum_read_long(path, myid);
+	if (rc == ZK_ENOENT)
+		fprintf(stderr, "zkedge-server: %s file is missing (needed in quorum mode: %s has server.N lines)\n", path,
+			cfg->path);
+	else if (rc == ZK_EINVAL)
+		fprintf(stderr, "zkedge-server: %s: the first line is not a number (serverid)\n", path);
+	else if (rc)
+		fprintf(stderr, "zkedge-server: cannot read %s: %s\n", path, strerror(errno));
+	else if (!server_line(cfg, *myid))
+		fprintf(stderr, "zkedge-server: %s: myid %lld has no server.%lld line in %s\n", path, (long long)*myid,
+			(long long)*myid, cfg->path);
+	else
+		return 0;
+	return -1;
+}
+
+/* The client address may come from the server line's ";[host:]port" part (setupClientPort); a
+ * clientPort / clientPortAddress given as well must agree with it. */
+static int quorum_client_port(struct zk_config *cfg, int64_t myid)
+{
+	const struct zk_cfg_server *me = server_line(cfg, myid);
+	if (me->client_port <= 0)
+		return 0;
+	bool any = !me->client_host[0] || !strcmp(me->client_host, "0.0.0.0");
+	if ((cfg->client_port > 0 && cfg->client_port != me->client_port) ||
+	    (cfg->client_port_address[0] && !any && strcmp(cfg->client_port_address, me->client_host))) {
+		fprintf(stderr, "zkedge-server: %s: clientPort/clientPortAddress %s:%d differ from server.%lld's client "
+				"address %s:%d\n",
+			cfg->path, cfg->client_port_address[0] ? cfg->client_port_address : "0.0.0.0", cfg->client_port,
+			(long long)myid, any ? "0.0.0.0" : me->client_host, me->client_port);
+		return -1;
+	}
+	cfg->client_port = me->client_port;
+	if (!any)
+		snprintf(cfg->client_port_address, sizeof(cfg->client_port_address), "%s", me->client_host);
+	return 0;
+}
+
+static int write_epoch(const struct zk_config *cfg, const char *name, int64_t epoch)
+{
+	char err[512];
+	if (zk_io_quorum_epoch_write(cfg->data_dir, name, epoch, err, sizeof(err)) == 0)
+		return 0;
+	fprintf(stderr, "zkedge-server: cannot write %s: %s\n", name, err);
+	return -1;
+}
+
+/* Reads one epoch file; a missing one is created with the epoch of the last zxid. */
+static int epoch_or_create(const struct zk_config *cfg, const struct zk_logger *log, const char *name,
+                           int64_t zxid_epoch, int64_t *epoch)
+{
+	int rc = zk_io_quorum_epoch_read(cfg->data_dir, name, epoch);
+	if (rc == ZK_ENOENT) {
+		*epoch = zxid_epoch;
+		zk_logf(log, ZK_LOG_INFO, "%s not found: creating it with a reasonably safe value of %lld", name,
+			(long long)zxid_epoch);
+		return write_epoch(cfg, name, zxid_epoch);
+	}
+	if (rc)
+		fprintf(stderr, "zkedge-server: %s/version-2/%s: %s\n", cfg->data_dir, name,
+			rc == ZK_EINVAL ? "not a number" : strerror(errno));
+	return rc ? -1 : 0;
+}
+
+/* QuorumPeer.loadDataBase's epoch checks (protocol.md 7.5), after recovery. */
+static int load_epochs(const struct zk_config *cfg, const struct zk_logger *log, int64_t last_zxid,
+                       int64_t *accepted, int64_t *current)
+{
+	int64_t zxid_epoch = (int64_t)((uint64_t)last_zxid >> 32);
+	if (epoch_or_create(cfg, log, ZK_EPOCH_FILE_CURRENT, zxid_epoch, current))
+		return -1;
+	if (zxid_epoch > *current) {
+		/* An interrupted write of currentEpoch leaves the new value in currentEpoch.tmp. */
+		int64_t tmp;
+		if (zk_io_quorum_epoch_read(cfg->data_dir, ZK_EPOCH_FILE_CURRENT ".tmp", &tmp)) {
+			fprintf(stderr, "zkedge-server: the current epoch, %lld, is older than the last zxid, 0x%llx\n",
+				(long long)*current, (unsigned long long)last_zxid);
+			return -1;
+		}
+		zk_logf(log, ZK_LOG_INFO, "currentEpoch.tmp found: setting the current epoch to %lld", (long long)tmp);
+		*current = tmp;
+		if (write_epoch(cfg, ZK_EPOCH_FILE_CURRENT, tmp))
+			return -1;
+	}
+	if (epoch_or_create(cfg, log, ZK_EPOCH_FILE_ACCEPTED, zxid_epoch, accepted))
+		return -1;
+	if (*accepted < *current) {
+		fprintf(stderr, "zkedge-server: the accepted epoch, %lld, is less than the current epoch, %lld\n",
+			(long long)*accepted, (long long)*current);
+		return -1;
+	}
+	return 0;
+}
+
+/* After recovery: the peer, both shells, the first election, then the loop until a signal. */
+static int run_quorum(const struct zk_config *cfg, int64_t myid, struct zk_server *core,
+                      const struct zk_logger *log, bool snapshot_later)
+{
+	int64_t accepted, current;
+	if (load_epochs(cfg, log, (int64_t)zk_server_last_zxid(core), &accepted, &current))
+		return 1;
+	uint64_t seed;
+	if (getrandom(&seed, sizeof(seed), 0) != (ssize_t)sizeof(seed))
+		seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
+	struct zk_peer *peer = zk_peer_new(cfg, myid, core, log, seed);
+	if (!peer) {
+		fprintf(stderr, "zkedge-server: out of memory\n");
+		return 1;
+	}
+	zk_peer_set_epochs(peer, accepted, current);
+	char err[512];
+	struct zk_io *io = zk_io_new(cfg, core, log, err, sizeof(err));
+	struct zk_io_quorum *qs = io ? zk_io_quorum_new(cfg, myid, io, peer, log, err, sizeof(err)) : NULL;
+	if (!qs) {
+		fprintf(stderr, "zkedge-server: %s\n", err);
+		zk_io_free(io);
+		zk_peer_free(peer);
+		return 1;
+	}
+	const struct zk_cfg_server *me = server_line(cfg, myid);
+	zk_logf(log, ZK_LOG_INFO, "quorum member myid=%lld role=%s voters=%d acceptedEpoch=%lld currentEpoch=%lld "
+		"last_zxid=0x%llx", (long long)myid, me->observer ? "observer" : "participant", zk_quorum_voters(cfg),
+		(long long)accepted, (long long)current, (unsigned long long)zk_server_last_zxid(core));
+	if (snapshot_later)
+		zk_io_snapshot_now(io);
+	struct zk_now now;
+	zk_io_now(&now.mono_ms, &now.wall_ms);
+	zk_peer_start(peer, now, zk_io_out(io));
+	zk_io_apply(io);
+	int rc = zk_io_run(io);
+	zk_io_quorum_free(qs);
+	zk_io_free(io);
+	zk_peer_free(peer);
+	return rc ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
@@ -192,12 +350,13 @@ int main(int argc, char **argv)
 		fprintf(stderr, "zkedge-server: %s: %s\n", argv[1], err);
 		return 1;
 	}
-	if (cfg.n_servers > 0) {
-		fprintf(stderr, "zkedge-server: %s: server.N lines found, but quorum mode is not implemented yet; "
-				"remove them to run standalone\n",
-			argv[1]);
+	bool quorum = zk_config_is_distributed(&cfg);
+	int64_t myid = 0;
+	if (quorum && (read_myid(&cfg, &myid) || quorum_client_port(&cfg, myid)))
 		return 1;
-	}
+	if (!quorum && cfg.n_servers > 0)
+		zk_logf(&log, ZK_LOG_INFO, "fewer than two participants and standaloneEnabled=true: running standalone, "
+			"server.N lines ignored");
 	if (cfg.client_port <= 0) {
 		fprintf(stderr, "zkedge-server: %s: clientPort is not set\n", argv[1]);
 		return 1;
@@ -217,9 +376,16 @@ int main(int argc, char **argv)
 		fprintf(stderr, "zkedge-server: out of memory\n");
 		return 1;
 	}
+	if (quorum)
+		zk_server_set_myid(core, myid); /* before recovery: session ids carry it */
 	bool snapshot_later;
 	if (recover(&cfg, core, &log, &snapshot_later))
 		return 1;
+	if (quorum) {
+		rc = run_quorum(&cfg, myid, core, &log, snapshot_later);
+		zk_server_free(core);
+		return rc;
+	}
 	struct zk_io *io = zk_io_new(&cfg, core, &log, err, sizeof(err));
 	if (!io) {
 		fprintf(stderr, "zkedge-server: %s\n", err);

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Installs what is missing, builds, and runs every test: cmocka unit tests, integration tests
-# with real clients against zkedge-server, the same kazoo tests against Apache ZooKeeper 3.8,
+# Installs what is missing, builds, and runs every test: cmocka unit tests (the deterministic
+# cluster simulator's seeds among them), integration tests with real clients against zkedge-server
+# (standalone, 3- and 5-member ensembles, mixed zkedge + Apache ensembles), the same kazoo and
+# ensemble tests against Apache ZooKeeper 3.8,
 # the zkCli.sh comparison, the C client test, fuzz corpus replay plus a short bounded fuzz run,
 # and unit + integration tests again under AddressSanitizer and UndefinedBehaviorSanitizer.
 set -uo pipefail
@@ -20,6 +22,9 @@ step "build"
 step "unit tests"
 run unit bash -c "cd build && ctest --output-on-failure"
 
+step "deterministic simulator: 3000 more seeds (tests/sim/sweep; the unit step ran 200)"
+run sim-sweep "$root/tests/sim/sweep" 1 3000 "$root/build/tests/sim/zk-sim"
+
 step "integration tests against zkedge-server"
 run integration-zkedge env ZK_TARGET=zkedge ZKEDGE_SERVER="$root/build/zkedge-server" \
   C_CLIENT_TEST="$root/build/tests/integration/c_client_test" \
@@ -27,7 +32,7 @@ run integration-zkedge env ZK_TARGET=zkedge ZKEDGE_SERVER="$root/build/zkedge-se
 
 step "the same integration tests against Apache ZooKeeper 3.8 (every expectation checked on the real thing)"
 run integration-apache env ZK_TARGET=apache C_CLIENT_TEST="$root/build/tests/integration/c_client_test" \
-  $py -m pytest -q -p no:cacheprovider tests/integration -k "not durability and not datadir and not zkcli"
+  $py -m pytest -q -p no:cacheprovider tests/integration -k "not durability and not datadir and not zkcli and not interop"
 
 step "fuzz: corpus replay and a short bounded run"
 for f in build/tests/fuzz/fuzz_*; do

@@ -1009,3 +1009,26 @@ def zkx():
         four_letter=four_letter, wait_until=wait_until, Collector=Collector,
         new_client=new_client, close_client=close_client,
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# Failure output from fixtures
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """When a test fails, every fixture value of it that has a failure_report() method (e.g. the
+    ensemble of the quorum tests: the tail of each member's log) adds a section to the report."""
+    outcome = yield
+    rep = outcome.get_result()
+    if not rep.failed:
+        return
+    for name, value in list((getattr(item, "funcargs", None) or {}).items()):
+        fn = getattr(value, "failure_report", None)
+        if not callable(fn):
+            continue
+        try:
+            text = fn()
+        except Exception as e:  # noqa: BLE001 - the report must not fail
+            text = "(could not collect: %r)" % (e,)
+        if text:
+            rep.sections.append(("%s: failure report" % name, text))
