@@ -349,12 +349,11 @@ void zk_leader_durable(struct zk_leader *l, struct zk_now now, uint64_t token, i
 
 static void on_ack(struct zk_leader *l, struct zk_now now, struct zk_lh *h, const struct zk_qpkt *q, struct zk_out *out)
 {
-	if (h->observer)
-		return;
 	/* A learner may ACK a proposal it logged during the sync before it ACKs NEWLEADER (3.8.0's
 	 * asynchronous logging): that one falls through to the proposal ACKs. */
 	if (h->state == LH_WAIT_NEWLEADER_ACK && q->zxid == l->epoch << 32) {
-		mask_set(l->newleader_acked, h->idx);
+		if (!h->observer) /* observers ACK NEWLEADER too, but never count */
+			mask_set(l->newleader_acked, h->idx);
 		h->state = LH_WAIT_UPTODATE;
 		if (l->established)
 			send_uptodate(l, h, out);
@@ -362,9 +361,9 @@ static void on_ack(struct zk_leader *l, struct zk_now now, struct zk_lh *h, cons
 			zk_leader_check_established(l, now, out);
 		return;
 	}
-	struct zk_proposal *pr = find_prop(l, q->zxid);
+	struct zk_proposal *pr = h->observer ? NULL : find_prop(l, q->zxid);
 	if (!pr)
-		return; /* already committed, or the ACK after UPTODATE */
+		return; /* already committed, the ACK after UPTODATE, or an observer's */
 	mask_set(pr->acks, h->idx);
 	try_commit(l, now, out);
 }
