@@ -35,6 +35,7 @@ struct zk_io {
 	struct evconnlistener *listener;
 	struct event *tick_ev;
 	struct event *flush_ev;
+	struct event *synced_ev;
 	struct event *sigint_ev, *sigterm_ev;
 	struct zk_server *core;
 	struct zk_logger log;
@@ -423,12 +424,41 @@ static void flush_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	struct zk_io *io = arg;
 	uint64_t token = 0;
-	int rc = zk_disk_flush(io->disk, &token);
+	int rc = zk_disk_flush_async(io->disk, &token);
+	if (rc == 1)
+		return; /* the sync thread reports through synced_cb */
 	if (token)
 		zk_server_disk_done(io->core, now_struct(), token, rc, &io->out);
 	io_core_apply(io);
 	if (rc == 0)
 		maybe_snapshot(io);
+}
+
+/* The sync thread finished: what it synced is durable. What was appended while it ran goes to
+ * the next sync at once, so syncs follow each other back to back under load (each one covering
+ * everything read meanwhile) while the loop never waits for the disk. */
+static void synced_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct zk_io *io = arg;
+	uint64_t token = 0;
+	int rc = 0;
+	if (!zk_disk_take_done(io->disk, &token, &rc))
+		return;
+	if (token)
+		zk_server_disk_done(io->core, now_struct(), token, rc, &io->out);
+	io_core_apply(io);
+	if (rc == 0)
+		maybe_snapshot(io);
+	event_active(io->flush_ev, EV_WRITE, 0);
+}
+
+/* Called on the disk's sync thread. */
+static void synced_notify(void *ctx)
+{
+	struct zk_io *io = ctx;
+	event_active(io->synced_ev, EV_READ, 0);
 }
 
 static void tick_cb(evutil_socket_t fd, short what, void *arg)
@@ -558,6 +588,9 @@ struct zk_io *zk_io_new(const struct zk_config *cfg, struct zk_server *core, con
 		goto fail;
 	io->flush_ev = event_new(io->base, -1, 0, flush_cb, io);
 	event_priority_set(io->flush_ev, 1);
+	io->synced_ev = event_new(io->base, -1, 0, synced_cb, io);
+	event_priority_set(io->synced_ev, 0);
+	zk_disk_set_notify(io->disk, synced_notify, io);
 	io->tick_ev = event_new(io->base, -1, EV_PERSIST, tick_cb, io);
 	int tick_ms = cfg->tick_time_ms / 4;
 	if (tick_ms > 250)
@@ -607,8 +640,13 @@ void zk_io_free(struct zk_io *io)
 		evconnlistener_free(io->listener);
 	if (io->tick_ev)
 		event_free(io->tick_ev);
+	/* First: joins the sync thread, which would otherwise still poke synced_ev. */
+	zk_disk_free(io->disk);
+	io->disk = NULL;
 	if (io->flush_ev)
 		event_free(io->flush_ev);
+	if (io->synced_ev)
+		event_free(io->synced_ev);
 	if (io->snap_ev)
 		event_free(io->snap_ev);
 	/* A clean shutdown lets a snapshot being written finish (bounded), rather than waste it. */
@@ -622,7 +660,6 @@ void zk_io_free(struct zk_io *io)
 		event_free(io->sigint_ev);
 	if (io->sigterm_ev)
 		event_free(io->sigterm_ev);
-	zk_disk_free(io->disk);
 	if (io->base)
 		event_base_free(io->base);
 	zk_out_fini(&io->out);

@@ -11,6 +11,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -50,6 +51,25 @@ struct zk_disk {
 	int n_retired;
 	uint64_t token;
 	int failed;
+	/* The sync thread (zk_disk_flush_async): fdatasyncs a job's files while the loop goes on
+	 * reading and appending, as ZooKeeper's SyncRequestProcessor thread does. Everything below
+	 * is under mu; a job's fds are the thread's until it reports done. */
+	pthread_t thread;
+	bool thread_started, stop;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool busy;              /* a job was handed over and its result not taken yet */
+	bool job_ready;         /* handed over, not yet picked up by the thread */
+	bool done_ready;        /* the thread finished the job */
+	int job_fds[ZK_DISK_RETIRED_MAX + 1];
+	bool job_close[ZK_DISK_RETIRED_MAX + 1];
+	int job_n;
+	bool job_dir;
+	uint64_t job_token;
+	int done_rc, done_errno;
+	uint64_t written_token; /* highest token written out (pwrite) and not yet in a job */
+	void (*notify)(void *ctx);
+	void *notify_ctx;
 };
 
 static int errno_rc(int e) { return (e == ENOSPC || e == EDQUOT) ? ZK_ENOSPC : ZK_EIO; }
@@ -73,6 +93,8 @@ struct zk_disk *zk_disk_new(const struct zk_config *cfg, const struct zk_logger 
 	d->force_sync = cfg->force_sync;
 	d->prealloc_bytes = cfg->pre_alloc_size_kb * 1024;
 	zk_wbuf_init(&d->buf);
+	pthread_mutex_init(&d->mu, NULL);
+	pthread_cond_init(&d->cv, NULL);
 	if (zk_fs_join(d->dir, sizeof(d->dir), cfg->data_log_dir, "version-2")) {
 		snprintf(err, err_len, "dataLogDir is too long");
 		goto fail;
@@ -88,10 +110,22 @@ fail:
 	return NULL;
 }
 
+static void wait_idle(struct zk_disk *d);
+
 void zk_disk_free(struct zk_disk *d)
 {
 	if (!d)
 		return;
+	if (d->thread_started) {
+		wait_idle(d);
+		pthread_mutex_lock(&d->mu);
+		d->stop = true;
+		pthread_cond_broadcast(&d->cv);
+		pthread_mutex_unlock(&d->mu);
+		pthread_join(d->thread, NULL);
+	}
+	pthread_mutex_destroy(&d->mu);
+	pthread_cond_destroy(&d->cv);
 	/* Appended but not flushed: never acknowledged, so not written either. */
 	for (int i = 0; i < d->n_retired; i++)
 		close(d->retired[i]);
@@ -245,7 +279,9 @@ static int sync_all(struct zk_disk *d)
 
 int zk_disk_flush(struct zk_disk *d, uint64_t *token)
 {
-	*token = d->token;
+	wait_idle(d);
+	*token = d->token > d->written_token ? d->token : d->written_token;
+	d->written_token = 0;
 	d->token = 0;
 	if (d->failed) {
 		zk_wbuf_reset(&d->buf);
@@ -260,15 +296,153 @@ int zk_disk_flush(struct zk_disk *d, uint64_t *token)
 	return rc;
 }
 
+/* ---- The sync thread ---- */
+
+static void wait_idle(struct zk_disk *d)
+{
+	pthread_mutex_lock(&d->mu);
+	while (d->busy && !d->done_ready)
+		pthread_cond_wait(&d->cv, &d->mu);
+	pthread_mutex_unlock(&d->mu);
+}
+
+static void *sync_main(void *arg)
+{
+	struct zk_disk *d = arg;
+	pthread_mutex_lock(&d->mu);
+	for (;;) {
+		while (!d->job_ready && !d->stop)
+			pthread_cond_wait(&d->cv, &d->mu);
+		if (!d->job_ready)
+			break;
+		d->job_ready = false;
+		pthread_mutex_unlock(&d->mu);
+		int e = 0;
+		int64_t t0 = mono_ms();
+		for (int i = 0; i < d->job_n; i++) {
+			if (!e && fdatasync(d->job_fds[i]))
+				e = errno;
+			if (d->job_close[i])
+				close(d->job_fds[i]);
+		}
+		if (!e && d->job_dir)
+			e = -sync_dir(d->dir);
+		int64_t took = mono_ms() - t0;
+		if (took > ZK_DISK_FSYNC_WARN_MS)
+			zk_logf(&d->log, ZK_LOG_WARN, "fsync-ing the txn log took %lldms dir=%s", (long long)took, d->dir);
+		pthread_mutex_lock(&d->mu);
+		d->done_rc = e ? errno_rc(e) : 0;
+		d->done_errno = e;
+		d->done_ready = true;
+		pthread_cond_broadcast(&d->cv);
+		pthread_mutex_unlock(&d->mu);
+		if (d->notify)
+			d->notify(d->notify_ctx);
+		pthread_mutex_lock(&d->mu);
+	}
+	pthread_mutex_unlock(&d->mu);
+	return NULL;
+}
+
+void zk_disk_set_notify(struct zk_disk *d, void (*notify)(void *ctx), void *ctx)
+{
+	d->notify = notify;
+	d->notify_ctx = ctx;
+}
+
+/* Hands what is written but not durable to the sync thread. 1 = a job is running; 0 = nothing
+ * to wait for (*token durable now: forceSync=no, or no thread could be started and it was synced
+ * here). */
+static int start_job(struct zk_disk *d, uint64_t *token)
+{
+	if (!d->written_token && !d->n_retired && !d->unsynced && !d->dir_dirty)
+		return 0;
+	if (!d->force_sync || (!d->thread_started && pthread_create(&d->thread, NULL, sync_main, d) != 0)) {
+		int rc = sync_all(d); /* no fsync without forceSync; a failed thread start syncs here */
+		*token = d->written_token;
+		d->written_token = 0;
+		return rc;
+	}
+	d->thread_started = true;
+	int n = 0;
+	for (int i = 0; i < d->n_retired; i++) {
+		d->job_fds[n] = d->retired[i];
+		d->job_close[n++] = true;
+	}
+	if (d->fd >= 0 && d->unsynced) {
+		d->job_fds[n] = d->fd;
+		d->job_close[n++] = false;
+	}
+	pthread_mutex_lock(&d->mu);
+	d->job_n = n;
+	d->job_dir = d->dir_dirty;
+	d->job_token = d->written_token;
+	d->job_ready = true;
+	d->busy = true;
+	pthread_cond_broadcast(&d->cv);
+	pthread_mutex_unlock(&d->mu);
+	d->n_retired = 0;
+	d->unsynced = false;
+	d->dir_dirty = false;
+	d->written_token = 0;
+	return 1;
+}
+
+int zk_disk_flush_async(struct zk_disk *d, uint64_t *token)
+{
+	*token = 0;
+	uint64_t t = d->token;
+	d->token = 0;
+	if (d->failed) {
+		zk_wbuf_reset(&d->buf);
+		*token = t > d->written_token ? t : d->written_token;
+		d->written_token = 0;
+		return d->failed;
+	}
+	if ((t || d->buf.len) && write_out(d)) {
+		*token = t > d->written_token ? t : d->written_token;
+		d->written_token = 0;
+		return d->failed;
+	}
+	d->pad_pos = d->written;
+	if (t > d->written_token)
+		d->written_token = t;
+	if (d->busy)
+		return 1; /* zk_disk_take_done starts the next job */
+	return start_job(d, token);
+}
+
+bool zk_disk_take_done(struct zk_disk *d, uint64_t *token, int *rc)
+{
+	pthread_mutex_lock(&d->mu);
+	bool ready = d->done_ready;
+	int r = d->done_rc, e = d->done_errno;
+	*token = d->job_token;
+	if (ready) {
+		d->done_ready = false;
+		d->busy = false;
+	}
+	pthread_mutex_unlock(&d->mu);
+	if (!ready)
+		return false;
+	if (r)
+		fail(d, r, "fsync", e);
+	*rc = r ? d->failed : 0;
+	return true;
+}
+
 int zk_disk_roll(struct zk_disk *d)
 {
 	if (d->fd < 0)
 		return d->failed;
-	if (!d->failed && d->n_retired == ZK_DISK_RETIRED_MAX)
+	if (!d->failed && d->n_retired == ZK_DISK_RETIRED_MAX) {
+		wait_idle(d);
 		sync_all(d); /* rolls without flushes in between: make room */
+	}
 	if (!d->failed)
 		write_out(d);
-	if (d->failed || !d->unsynced)
+	/* A running sync job may still be syncing this fd: then it is retired, never closed here. */
+	if ((d->failed || !d->unsynced) && !d->busy)
 		close(d->fd); /* durable already, or never will be */
 	else
 		d->retired[d->n_retired++] = d->fd;
@@ -696,6 +870,7 @@ static int truncate_dir(const char *dir, int64_t zxid, const struct zk_logger *l
 
 int zk_disk_truncate(struct zk_disk *d, int64_t zxid)
 {
+	wait_idle(d);
 	if (d->failed)
 		return d->failed;
 	/* Bytes still buffered belong before the cut point or after it; either way they must be in

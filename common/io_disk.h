@@ -6,6 +6,7 @@
 #ifndef ZK_IO_DISK_H
 #define ZK_IO_DISK_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -19,6 +20,17 @@ void zk_disk_free(struct zk_disk *d);
 void zk_disk_append(struct zk_disk *d, uint64_t token, const uint8_t *p, size_t len);
 /* Returns 0 or a negative ZK_E*; *token = highest token appended since the last flush (0 = none). */
 int zk_disk_flush(struct zk_disk *d, uint64_t *token);
+/* Group commit without stopping the loop: writes what was appended and hands the fdatasync to
+ * the disk's own thread, which calls notify (from that thread) when done; the loop then takes
+ * the result with zk_disk_take_done and calls this again for what was appended meanwhile.
+ * Returns 1 while a sync is running (the appended txns join the next one), 0 when *token is
+ * durable already (forceSync=no, nothing to sync), or a negative ZK_E* (*token failed). */
+int zk_disk_flush_async(struct zk_disk *d, uint64_t *token);
+/* The finished sync's token and result (0 or a negative ZK_E*, then the disk has failed); false
+ * when none has finished. */
+bool zk_disk_take_done(struct zk_disk *d, uint64_t *token, int *rc);
+/* notify(ctx) is called on the sync thread after each sync (e.g. event_active on the loop). */
+void zk_disk_set_notify(struct zk_disk *d, void (*notify)(void *ctx), void *ctx);
 /* The next append starts a new log file (after a snapshot is triggered). What was appended
  * before is written to the old file now and synced by the next flush. Returns 0 or a negative
  * ZK_E* (then the disk has failed, as for flush). */
