@@ -70,7 +70,7 @@ log() { echo "[run.sh $(date +%H:%M:%S)] $*" >&2; }
 build_note=""
 if [ $nobuild = 0 ]; then
 	log "building zkedge-server and zkbench in $build"
-	if ! { cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null &&
+	if ! { cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DZKEDGE_SANITIZE=OFF >/dev/null &&
 	       cmake --build "$build" -j"$(nproc)" --target zkedge-server zkbench >/dev/null; }; then
 		[ -x "$build/zkedge-server" ] && [ -x "$build/bench/zkbench" ] ||
 			{ echo "run.sh: build failed" >&2; exit 1; }

@@ -75,7 +75,7 @@ log() { echo "[run_quorum.sh $(date +%H:%M:%S)] $*" >&2; }
 build_note=""
 if [ $nobuild = 0 ]; then
 	log "building zkbench and zkfailover in $build"
-	cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null &&
+	cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DZKEDGE_SANITIZE=OFF >/dev/null &&
 		cmake --build "$build" -j"$(nproc)" --target zkbench zkfailover >/dev/null ||
 		log "build of zkbench/zkfailover failed; using what is in $build"
 	case " $targets " in *" zkedge "*)
