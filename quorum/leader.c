@@ -516,11 +516,12 @@ int64_t zk_leader_next_wake(const struct zk_leader *l)
 
 void zk_leader_mntr(const struct zk_leader *l, struct zk_wbuf *w)
 {
-	int followers = 0, synced = 0, observers = 0;
+	int followers = 0, synced = 0, observers = 0, synced_obs = 0;
 	const struct zk_lh *h, *t;
 	HASH_ITER(hh, l->handlers, h, t) {
 		if (h->observer) {
 			observers++;
+			synced_obs += h->state == LH_ACTIVE;
 			continue;
 		}
 		followers++;
@@ -528,8 +529,8 @@ void zk_leader_mntr(const struct zk_leader *l, struct zk_wbuf *w)
 	}
 	char line[256];
 	int n = snprintf(line, sizeof(line),
-			 "zk_learners\t%d\nzk_followers\t%d\nzk_synced_followers\t%d\nzk_synced_observers\t%d\n"
+			 "zk_learners\t%d\nzk_followers\t%d\nzk_synced_followers\t%d\nzk_observers\t%d\nzk_synced_observers\t%d\n"
 			 "zk_pending_syncs\t%u\nzk_outstanding_proposals\t%u\n",
-			 followers + observers, followers, synced, observers, l->n_syncs, l->n_props);
+			 followers + observers, followers, synced, observers, synced_obs, l->n_syncs, l->n_props);
 	zk_jw_raw(w, line, (size_t)n);
 }

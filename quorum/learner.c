@@ -44,6 +44,8 @@ struct zk_learner {
 	bool trunc_pending;     /* ZK_OUT_TRUNCATE sent, zk_peer_truncated not yet called */
 	bool newleader_seen, newleader_acked;
 	int64_t newleader_need; /* durable zxid needed before acking NEWLEADER */
+	int64_t leader_zxid;    /* the leader's last proposal, from its PINGs */
+	int64_t lag_ms;         /* commit to applied here, of the last txn (txn time to now) */
 	int64_t *acks;          /* logged proposals to ACK once durable, in order */
 	size_t n_acks, acks_head, cap_acks;
 	struct zk_wbuf req;
@@ -283,11 +285,21 @@ static bool on_commit(struct zk_learner *l, struct zk_now now, const struct zk_q
 	if (l->state != LN_SYNCING && l->state != LN_WAIT_UPTODATE && l->state != LN_ACTIVE)
 		return give_up(l, now, "COMMIT out of order", out);
 	zk_server_commit(l->p->srv, now, q->zxid, out);
+	if (q->zxid > l->leader_zxid)
+		l->leader_zxid = q->zxid;
 	return true;
+}
+
+/* TxnHeader.time (the leader's clock when it made the txn) is at byte 20. */
+static void note_lag(struct zk_learner *l, struct zk_now now, const struct zk_qpkt *q)
+{
+	if (q->data.len >= 28)
+		l->lag_ms = now.wall_ms - (int64_t)zk_get_be64(q->data.p + 20);
 }
 
 static bool on_inform(struct zk_learner *l, struct zk_now now, const struct zk_qpkt *q, struct zk_out *out)
 {
+	note_lag(l, now, q);
 	if (!on_proposal(l, now, q, out))
 		return false;
 	return on_commit(l, now, q, out);
@@ -328,6 +340,8 @@ static bool on_uptodate(struct zk_learner *l, struct zk_now now, struct zk_out *
 
 static void on_ping(struct zk_learner *l, const struct zk_qpkt *q, struct zk_out *out)
 {
+	if (q->zxid > l->leader_zxid)
+		l->leader_zxid = q->zxid;
 	zk_wbuf_reset(&l->req);
 	zk_server_take_touched(l->p->srv, &l->req);
 	if (l->req.err)
@@ -424,4 +438,16 @@ void zk_learner_forward(struct zk_learner *l, int64_t session_id, int32_t cxid, 
 	if (l->req.err)
 		return;
 	send(l, ZK_QP_REQUEST, -1, l->req.p, (int32_t)l->req.len, auth, out);
+}
+
+void zk_learner_mntr(const struct zk_learner *l, struct zk_wbuf *w)
+{
+	int64_t applied = (int64_t)zk_server_last_zxid(l->p->srv);
+	int64_t behind = l->leader_zxid > applied ? l->leader_zxid - applied : 0;
+	if ((l->leader_zxid >> 32) != (applied >> 32))
+		behind = 0; /* a new epoch's zxids do not count from the old ones */
+	char line[256];
+	int n = snprintf(line, sizeof(line), "zk_learner_leader_id\t%lld\nzk_learner_lag_zxids\t%lld\nzk_learner_lag_ms\t%lld\n",
+			 (long long)l->leader_sid, (long long)behind, (long long)(l->lag_ms > 0 ? l->lag_ms : 0));
+	zk_jw_raw(w, line, (size_t)n);
 }

@@ -157,6 +157,8 @@ static void hook_mntr(void *ctx, struct zk_wbuf *w)
 	struct zk_peer *p = ctx;
 	if (p->ld)
 		zk_leader_mntr(p->ld, w);
+	else if (p->ln)
+		zk_learner_mntr(p->ln, w);
 }
 
 static void hook_conf(void *ctx, struct zk_wbuf *w)

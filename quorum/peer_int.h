@@ -78,6 +78,7 @@ void zk_learner_durable(struct zk_learner *l, struct zk_now now, uint64_t token,
 void zk_learner_forward(struct zk_learner *l, int64_t session_id, int32_t cxid, int32_t op, const uint8_t *body,
                         size_t len, const struct zk_auth *auth, struct zk_out *out);
 bool zk_learner_serving(const struct zk_learner *l);
+void zk_learner_mntr(const struct zk_learner *l, struct zk_wbuf *w);
 int64_t zk_learner_leader(const struct zk_learner *l);
 uint64_t zk_learner_link(const struct zk_learner *l);
 
