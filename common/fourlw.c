@@ -54,6 +54,22 @@ static void latency_line(struct zk_server *s, struct zk_wbuf *w)
 	    s->st.lat_max);
 }
 
+/* ServerStats.getServerState: a read-only server says so whatever the peer is doing. */
+static const char *mode_name(struct zk_server *s)
+{
+	if (s->mode == ZK_MODE_READONLY)
+		return "read-only";
+	return s->repl.mode_name ? s->repl.mode_name(s->repl.ctx) : "standalone";
+}
+
+/* StatCommand's first lines. */
+static void version_lines(struct zk_server *s, struct zk_wbuf *w)
+{
+	put(w, "Zookeeper version: %s\n", ZK_VERSION_STRING);
+	if (s->mode == ZK_MODE_READONLY)
+		put(w, "READ-ONLY mode; serving only read-only clients\n");
+}
+
 static void srvr_tail(struct zk_server *s, struct zk_wbuf *w)
 {
 	latency_line(s, w);
@@ -62,7 +78,7 @@ static void srvr_tail(struct zk_server *s, struct zk_wbuf *w)
 	put(w, "Connections: %u\n", s->conn_count);
 	put(w, "Outstanding: %u\n", zk_server_outstanding(s));
 	put(w, "Zxid: 0x%" PRIx64 "\n", (uint64_t)s->db.last_zxid);
-	put(w, "Mode: %s\n", s->repl.mode_name ? s->repl.mode_name(s->repl.ctx) : "standalone");
+	put(w, "Mode: %s\n", mode_name(s));
 	put(w, "Node count: %" PRIu64 "\n", s->db.tree.node_count + 1); /* ZooKeeper counts the root twice */
 }
 
@@ -136,7 +152,7 @@ static void mntr(struct zk_server *s, struct zk_wbuf *w)
 	const struct zk_eph_set *e, *t;
 	HASH_ITER(hh, s->db.tree.ephemerals, e, t) eph += e->count;
 	put(w, "zk_version\t%s\n", ZK_VERSION_STRING);
-	put(w, "zk_server_state\t%s\n", s->repl.mode_name ? s->repl.mode_name(s->repl.ctx) : "standalone");
+	put(w, "zk_server_state\t%s\n", mode_name(s));
 	put(w, "zk_avg_latency\t%s\n", avg);
 	put(w, "zk_max_latency\t%" PRId64 "\n", s->st.lat_max);
 	put(w, "zk_min_latency\t%" PRId64 "\n", s->st.lat_min < 0 ? 0 : s->st.lat_min);
@@ -149,7 +165,7 @@ static void mntr(struct zk_server *s, struct zk_wbuf *w)
 	put(w, "zk_ephemerals_count\t%" PRIu64 "\n", eph);
 	put(w, "zk_approximate_data_size\t%" PRIu64 "\n", s->db.tree.data_bytes);
 	put(w, "zk_global_sessions\t%u\n", zk_sessions_count(&s->db.sessions));
-	put(w, "zk_local_sessions\t0\n");
+	put(w, "zk_local_sessions\t%u\n", zk_sessions_count(&s->local));
 	put(w, "zk_uptime\t%" PRId64 "\n", s->cur_now.mono_ms - s->st.start_mono_ms);
 	put(w, "zk_last_proposal_size\t-1\n");
 	put(w, "zk_outstanding_changes_queued\t%u\n", s->changes.count);
@@ -162,8 +178,12 @@ static void mntr(struct zk_server *s, struct zk_wbuf *w)
 static void dump(struct zk_server *s, struct zk_wbuf *w)
 {
 	put(w, "SessionTracker dump:\n");
-	put(w, "Global Sessions(%u):\n", zk_sessions_count(&s->db.sessions));
 	const struct zk_session *ss, *st;
+	if (zk_sessions_count(&s->local)) {
+		put(w, "Local Sessions(%u):\n", zk_sessions_count(&s->local));
+		HASH_ITER(hh, s->local.by_id, ss, st) put(w, "0x%" PRIx64 "\t%dms\n", (uint64_t)ss->id, ss->timeout_ms);
+	}
+	put(w, "Global Sessions(%u):\n", zk_sessions_count(&s->db.sessions));
 	HASH_ITER(hh, s->db.sessions.by_id, ss, st) put(w, "0x%" PRIx64 "\t%dms\n", (uint64_t)ss->id, ss->timeout_ms);
 	put(w, "ephemeral nodes dump:\n");
 	put(w, "Sessions with Ephemerals (%u):\n", HASH_CNT(hh, s->db.tree.ephemerals));
@@ -214,12 +234,13 @@ void zk_fourlw_answer(struct zk_server *s, const char *cmd, struct zk_wbuf *w)
 		/* A quorum member between leaders, as ZooKeeper's ZK_NOT_SERVING. */
 		put(w, "This ZooKeeper instance is not currently serving requests\n");
 	} else if (!strcmp(cmd, "isro")) {
-		put(w, "rw");
+		/* IsroCommand: "null" when not serving. */
+		put(w, "%s", s->mode == ZK_MODE_DOWN ? "null" : s->mode == ZK_MODE_READONLY ? "ro" : "rw");
 	} else if (!strcmp(cmd, "srvr")) {
-		put(w, "Zookeeper version: %s\n", ZK_VERSION_STRING);
+		version_lines(s, w);
 		srvr_tail(s, w);
 	} else if (!strcmp(cmd, "stat")) {
-		put(w, "Zookeeper version: %s\n", ZK_VERSION_STRING);
+		version_lines(s, w);
 		put(w, "Clients:\n");
 		struct zk_conn *c, *t;
 		HASH_ITER(hh, s->conns, c, t) {

@@ -1,6 +1,7 @@
-/* The session handshake: ConnectRequest handling (new session through a createSession txn,
- * re-establishment with id and password, the invalid-session answer) and auth packets, as
- * ZooKeeper's processConnectRequest and processPacket do them (protocol.md 2.1, 2.11). */
+/* The session handshake: ConnectRequest handling (new session through a createSession txn, or a
+ * local one in read-only mode and on learners with local sessions; re-establishment with id and
+ * password, the invalid-session answer) and auth packets, as ZooKeeper's processConnectRequest
+ * and processPacket do them (protocol.md 2.1, 2.11). */
 #include <stdio.h>
 #include <string.h>
 
@@ -20,8 +21,8 @@ void zk_send_connect_response(struct zk_server *s, struct zk_conn *c, bool valid
 	zk_jw_int(w, valid ? c->timeout_ms : 0);
 	zk_jw_long(w, valid ? c->session_id : 0);
 	zk_jw_buffer(w, pw, 16);
-	if (!c->old_client)
-		zk_jw_bool(w, false);
+	if (!c->old_client) /* finishSessionInit: true from a read-only server, valid or not */
+		zk_jw_bool(w, s->mode == ZK_MODE_READONLY);
 	zk_jw_frame_end(w, f);
 	zk_out_send_end(out, c->id, mark);
 	c->st.sent++;
@@ -46,6 +47,14 @@ void zk_handshake_connect(struct zk_server *s, struct zk_conn *c, const uint8_t 
 		zk_server_close_conn(s, c, ZK_CLOSE_NOT_SERVING, out);
 		return;
 	}
+	if (s->mode == ZK_MODE_READONLY && !req.readonly) {
+		/* Only clients that accept a read-only server (an old client without the flag never
+		 * does); the others look for a read-write one. */
+		zk_logf(&s->log, ZK_LOG_INFO, "refusing session request for not-read-only client remote=%s:%d", c->ip,
+			c->port);
+		zk_server_close_conn(s, c, ZK_CLOSE_NOT_READ_ONLY_CLIENT, out);
+		return;
+	}
 	if (req.last_zxid_seen > s->db.last_zxid) {
 		zk_logf(&s->log, ZK_LOG_INFO,
 			"refusing session request: client zxid=0x%llx is ahead of ours zxid=0x%llx remote=%s:%d",
@@ -61,6 +70,10 @@ void zk_handshake_connect(struct zk_server *s, struct zk_conn *c, const uint8_t 
 		t = s->cfg.max_session_timeout_ms;
 	c->timeout_ms = t;
 	c->state = ZK_CONN_ACTIVE;
+	if (req.session_id == 0 && zk_local_new_sessions(s)) {
+		zk_local_create(s, c, t, out);
+		return;
+	}
 	if (req.session_id == 0 && s->mode == ZK_MODE_LEARNER) {
 		zk_repl_create_session(s, c, t, out);
 		return;
@@ -80,7 +93,18 @@ void zk_handshake_connect(struct zk_server *s, struct zk_conn *c, const uint8_t 
 			zk_server_close_conn(s, c, ZK_CLOSE_NOMEM, out);
 		return;
 	}
-	struct zk_session *ss = zk_sessions_get(&s->db.sessions, req.session_id);
+	if (s->mode == ZK_MODE_READONLY && zk_sessions_get(&s->db.sessions, req.session_id)) {
+		/* ReadOnlyZooKeeperServer.validateSession: a global session cannot be renewed here
+		 * (it would need the leader); the client tries another server. */
+		zk_logf(&s->log, ZK_LOG_INFO,
+			"refusing global session reconnection in read-only mode sid=0x%llx remote=%s:%d",
+			(unsigned long long)req.session_id, c->ip, c->port);
+		zk_server_close_conn(s, c, ZK_CLOSE_GLOBAL_SESSION_IN_RO, out);
+		return;
+	}
+	/* A local session first, as LearnerSessionTracker.touchSession looks. */
+	struct zk_sessions *tab = zk_session_table(s, req.session_id);
+	struct zk_session *ss = zk_sessions_get(tab, req.session_id);
 	if (ss && ss->conn_id && ss->conn_id != c->id) {
 		struct zk_conn *old = zk_conn_get(s, ss->conn_id);
 		if (old)
@@ -100,7 +124,7 @@ void zk_handshake_connect(struct zk_server *s, struct zk_conn *c, const uint8_t 
 		return;
 	}
 	ss->timeout_ms = t;
-	zk_sessions_touch(&s->db.sessions, ss->id, s->cur_now.mono_ms);
+	zk_sessions_touch(tab, ss->id, s->cur_now.mono_ms);
 	ss->conn_id = c->id;
 	if (s->mode == ZK_MODE_LEARNER)
 		zk_repl_touched(s, c);

@@ -1,6 +1,6 @@
-/* Housekeeping of the core: deadlines (session expiry in tick buckets, container and TTL
- * reaping, connections that never send a ConnectRequest) and start-up recovery (replayed txns,
- * sessions restarted, dead sessions' ephemerals dropped). */
+/* Housekeeping of the core: deadlines (session expiry in tick buckets, local sessions' expiry,
+ * container and TTL reaping, connections that never send a ConnectRequest) and start-up recovery
+ * (replayed txns, sessions restarted, dead sessions' ephemerals dropped). */
 #include <stdio.h>
 #include <string.h>
 
@@ -59,6 +59,8 @@ void zk_server_tick(struct zk_server *s, struct zk_now now, struct zk_out *out)
 		if (p)
 			p->conn_id = conn_id;
 	}
+	/* Sessions only we know (learner local sessions, read-only mode) expire here, without a txn. */
+	zk_local_expire(s, out);
 	if (orders && now.mono_ms >= s->next_reap_mono_ms) {
 		s->next_reap_mono_ms = now.mono_ms + s->cfg.container_check_interval_ms;
 		reap_containers(s, out);

@@ -29,6 +29,8 @@ static const char *reason_names[ZK_CLOSE_REASON_COUNT] = {
 	[ZK_CLOSE_QUORUM_PROTOCOL] = "quorum_protocol_error",
 	[ZK_CLOSE_QUORUM_TIMEOUT] = "quorum_timeout",
 	[ZK_CLOSE_ROLE_CHANGE] = "role_change",
+	[ZK_CLOSE_NOT_READ_ONLY_CLIENT] = "not_read_only_client",
+	[ZK_CLOSE_GLOBAL_SESSION_IN_RO] = "renew_global_session_in_ro_mode",
 };
 
 const char *zk_close_reason_str(enum zk_close_reason r)
@@ -142,6 +144,11 @@ static void push_simple(struct zk_out *o, enum zk_out_kind kind, uint64_t conn_i
 }
 
 void zk_out_dial(struct zk_out *o, uint64_t link_id, int64_t sid) { push_simple(o, ZK_OUT_DIAL, link_id, (uint64_t)sid, 0); }
+
+void zk_out_dial_master(struct zk_out *o, uint64_t link_id, int64_t sid)
+{
+	push_simple(o, ZK_OUT_DIAL, link_id, (uint64_t)sid, ZK_DIAL_OBSERVER_MASTER);
+}
 
 void zk_out_epoch(struct zk_out *o, int which, int64_t epoch) { push_simple(o, ZK_OUT_EPOCH, 0, (uint64_t)epoch, which); }
 

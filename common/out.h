@@ -17,11 +17,14 @@ enum zk_out_kind {
 	/* Quorum mode (quorum/peer.h). The shell carries these out in order, the synchronous ones
 	 * (EPOCH, TRUNCATE, SNAPSHOT) before it looks at the next item, so a SEND after an EPOCH
 	 * leaves only once the epoch file is durable. */
-	ZK_OUT_DIAL,     /* conn_id = a quorum link id to open, token = the sid whose quorum port to dial */
+	ZK_OUT_DIAL,     /* conn_id = a quorum link id to open, token = the sid whose quorum port to dial
+	                    (reason = ZK_DIAL_OBSERVER_MASTER: its observerMasterPort instead) */
 	ZK_OUT_EPOCH,    /* token = epoch; reason = ZK_EPOCH_ACCEPTED or ZK_EPOCH_CURRENT: write, fsync, rename */
 	ZK_OUT_TRUNCATE, /* token = zxid: cut the txn log after zxid and reload the database from disk */
 	ZK_OUT_SNAPSHOT, /* write a snapshot of the database now (synchronously) and roll the log */
 };
+
+#define ZK_DIAL_OBSERVER_MASTER 1
 
 /* ZK_OUT_EPOCH's file (in the reason field). */
 #define ZK_EPOCH_ACCEPTED 1
@@ -61,6 +64,8 @@ enum zk_close_reason {
 	ZK_CLOSE_QUORUM_PROTOCOL,/* a peer broke the election or ZAB protocol */
 	ZK_CLOSE_QUORUM_TIMEOUT, /* initLimit / syncLimit passed */
 	ZK_CLOSE_ROLE_CHANGE,    /* leaving LEADING / FOLLOWING */
+	ZK_CLOSE_NOT_READ_ONLY_CLIENT, /* read-only mode: the client did not accept a read-only server */
+	ZK_CLOSE_GLOBAL_SESSION_IN_RO, /* read-only mode: a global session cannot be renewed */
 	ZK_CLOSE_REASON_COUNT
 };
 
@@ -93,6 +98,7 @@ void zk_out_close(struct zk_out *o, uint64_t conn_id, enum zk_close_reason reaso
 void zk_out_persist(struct zk_out *o, uint64_t token, const uint8_t *p, size_t len);
 /* Quorum-mode items (see enum zk_out_kind). */
 void zk_out_dial(struct zk_out *o, uint64_t link_id, int64_t sid);
+void zk_out_dial_master(struct zk_out *o, uint64_t link_id, int64_t sid);
 void zk_out_epoch(struct zk_out *o, int which, int64_t epoch);
 void zk_out_truncate(struct zk_out *o, int64_t zxid);
 void zk_out_snapshot(struct zk_out *o);

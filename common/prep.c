@@ -25,10 +25,14 @@ static bool acl_ok(struct prep_ctx *x, const struct zk_rec *r, int32_t perm)
 	return zk_acl_check(r->acl, perm, &x->c->auth, x->s->cfg.skip_acl);
 }
 
-static zk_code check_session(struct prep_ctx *x)
+/* `global`: the op needs a global session (an ephemeral's owner: checkGlobalSession). Otherwise
+ * a leader lets another member's local session through (LeaderSessionTracker.checkSession). */
+static zk_code check_session(struct prep_ctx *x, bool global)
 {
 	struct zk_session *ss = zk_sessions_get(&x->s->db.sessions, x->session_id);
-	return (!ss || ss->closing) ? ZSESSIONEXPIRED : ZOK;
+	if (ss)
+		return ss->closing ? ZSESSIONEXPIRED : ZOK;
+	return (x->c && x->c->foreign_local && !global) ? ZOK : ZSESSIONEXPIRED;
 }
 
 static zk_code check_version(int32_t current, int32_t expected, int32_t *next)
@@ -58,7 +62,7 @@ static zk_code prep_create(struct prep_ctx *x, const struct zk_req *q, struct zk
 		return ZUNIMPLEMENTED;
 	if (ttl_mode ? !(q->ttl > 0 && q->ttl <= ZK_TTL_MAX) : q->ttl >= 0)
 		return ZBADARGUMENTS;
-	zk_code rc = check_session(x);
+	zk_code rc = check_session(x, ephemeral);
 	if (rc)
 		return rc;
 	if (q->path.len < 0)
@@ -124,7 +128,7 @@ static zk_code prep_delete(struct prep_ctx *x, const struct zk_req *q, struct zk
 {
 	struct zk_server *s = x->s;
 	if (!container) {
-		zk_code rc = check_session(x);
+		zk_code rc = check_session(x, false);
 		if (rc)
 			return rc;
 	}
@@ -171,7 +175,7 @@ static zk_code prep_delete(struct prep_ctx *x, const struct zk_req *q, struct zk
 static zk_code prep_set_data(struct prep_ctx *x, const struct zk_req *q, struct zk_wbuf *w)
 {
 	struct zk_server *s = x->s;
-	zk_code rc = check_session(x);
+	zk_code rc = check_session(x, false);
 	if (rc)
 		return rc;
 	const char *path = (const char *)q->path.p;
@@ -197,7 +201,7 @@ static zk_code prep_set_data(struct prep_ctx *x, const struct zk_req *q, struct 
 static zk_code prep_set_acl(struct prep_ctx *x, const struct zk_req *q, struct zk_wbuf *w)
 {
 	struct zk_server *s = x->s;
-	zk_code rc = check_session(x);
+	zk_code rc = check_session(x, false);
 	if (rc)
 		return rc;
 	const char *path = (const char *)q->path.p;
@@ -231,7 +235,7 @@ static zk_code prep_set_acl(struct prep_ctx *x, const struct zk_req *q, struct z
 static zk_code prep_check(struct prep_ctx *x, const struct zk_req *q, struct zk_wbuf *w)
 {
 	struct zk_server *s = x->s;
-	zk_code rc = check_session(x);
+	zk_code rc = check_session(x, false);
 	if (rc)
 		return rc;
 	const char *path = (const char *)q->path.p;

@@ -103,6 +103,7 @@ struct zk_server *zk_server_new(const struct zk_config *cfg, struct zk_now now, 
 	}
 	s->db.tree.on_event = zk_server_tree_event;
 	s->db.tree.event_ctx = s;
+	zk_sessions_init(&s->local, cfg->tick_time_ms, 1, now.mono_ms);
 	zk_watches_init(&s->watches);
 	zk_changes_init(&s->changes);
 	zk_wbuf_init(&s->txn);
@@ -159,7 +160,8 @@ static void conn_free(struct zk_server *s, struct zk_conn *c)
 		zk_free(ipc);
 	}
 	zk_watches_remove_watcher(&s->watches, c->id);
-	struct zk_session *ss = c->session_id ? zk_sessions_get(&s->db.sessions, c->session_id) : NULL;
+	struct zk_sessions *tab = zk_session_table(s, c->session_id);
+	struct zk_session *ss = c->session_id ? zk_sessions_get(tab, c->session_id) : NULL;
 	if (ss && ss->conn_id == c->id)
 		ss->conn_id = 0;
 	HASH_DEL(s->conns, c);
@@ -186,6 +188,7 @@ void zk_server_free(struct zk_server *s)
 	zk_wbuf_fini(&s->scratch);
 	zk_wbuf_fini(&s->pathbuf);
 	zk_db_fini(&s->db);
+	zk_sessions_fini(&s->local);
 	zk_commitlog_fini(&s->commitlog);
 	struct zk_pend_session *ps, *pt;
 	HASH_ITER(hh, s->pend_sessions, ps, pt) {
@@ -380,11 +383,15 @@ static void handle_request(struct zk_server *s, struct zk_conn *c, const uint8_t
 		zk_handshake_auth(s, c, body, blen, out);
 		return;
 	}
-	if (!zk_sessions_touch(&s->db.sessions, c->session_id, s->cur_now.mono_ms)) {
+	if (!zk_sessions_touch(zk_session_table(s, c->session_id), c->session_id, s->cur_now.mono_ms)) {
 		zk_logf(&s->log, ZK_LOG_DEBUG, "dropping request of closed session sid=0x%llx xid=%d op=%d",
 			(unsigned long long)c->session_id, xid, op);
 		return;
 	}
+	/* A local session's closeSession first: read-only mode lets that one through, as
+	 * ReadOnlyRequestProcessor does. */
+	if (zk_local_close_request(s, c, xid, op, p, len, out) || zk_local_readonly_refuse(s, c, xid, op, out))
+		return;
 	if (s->mode == ZK_MODE_LEARNER) {
 		zk_repl_touched(s, c);
 		if (zk_op_is_write(op) || op == ZK_OP_SYNC) {
@@ -412,6 +419,12 @@ static void handle_request(struct zk_server *s, struct zk_conn *c, const uint8_t
 		zk_final_read(s, c, xid, op, body, blen, s->cur_now.mono_ms, out);
 		return;
 	}
+	zk_queue_read(s, c, xid, op, p, len, out);
+}
+
+void zk_queue_read(struct zk_server *s, struct zk_conn *c, int32_t xid, int32_t op, const uint8_t *p, size_t len,
+                   struct zk_out *out)
+{
 	struct zk_pending *q = zk_calloc(1, sizeof(*q));
 	uint8_t *copy = zk_malloc(len);
 	if (!q || !copy) {
@@ -458,6 +471,8 @@ void zk_drain(struct zk_server *s, struct zk_conn *c, struct zk_out *out)
 		s->queued_reads--;
 		if (p->op == ZK_OP_AUTH)
 			zk_handshake_auth(s, c, p->buf + 8, p->len - 8, out);
+		else if (p->op == ZK_OP_CLOSESESSION)
+			zk_local_close(s, c, p->xid, p->recv_mono_ms, out);
 		else
 			zk_final_read(s, c, p->xid, p->op, p->buf + 8, p->len - 8, p->recv_mono_ms, out);
 		zk_pending_free(p);
@@ -570,6 +585,8 @@ uint32_t zk_server_outstanding(const struct zk_server *s) { return s->commit_len
 int64_t zk_server_next_wake(const struct zk_server *s)
 {
 	int64_t t = zk_sessions_next_deadline(&s->db.sessions);
+	if (zk_sessions_count(&s->local) && zk_sessions_next_deadline(&s->local) < t)
+		t = zk_sessions_next_deadline(&s->local);
 	if (s->next_reap_mono_ms < t)
 		t = s->next_reap_mono_ms;
 	if (s->repl.next_wake) {

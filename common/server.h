@@ -69,6 +69,9 @@ enum zk_server_mode {
 	ZK_MODE_DOWN,           /* quorum member without an established leader: no clients */
 	ZK_MODE_LEADER,         /* prep here, commit when the peer says a quorum logged it */
 	ZK_MODE_LEARNER,        /* writes forwarded to the leader, txns arrive from it */
+	ZK_MODE_READONLY,       /* quorum member cut off from its leader (readonlymode.enabled): serves
+	                           clients that accept a read-only server with local sessions, reads
+	                           from the local tree, refuses writes with NOTREADONLY */
 };
 
 /* The replication hook the peer installs. Every callback gets the zk_out of the call it happens
@@ -95,9 +98,12 @@ struct zk_repl {
 
 void zk_server_set_myid(struct zk_server *s, int64_t myid); /* session ids carry it (high byte) */
 void zk_server_set_repl(struct zk_server *s, const struct zk_repl *r);
-/* Changes role. Leaving LEADER or LEARNER closes every client connection and applies whatever is
- * still pending in the commit queue (it is in our log: ZooKeeper's fastForwardDataBase). LEADER
- * starts handing out zxids after next_zxid and gives every session a fresh timeout. */
+/* Changes role. Leaving LEADER, LEARNER or READONLY closes every client connection and forgets
+ * the local (and read-only) sessions; entering DOWN, LEADER or READONLY applies whatever is still
+ * pending in the commit queue (it is in our log: ZooKeeper's fastForwardDataBase). LEADER starts
+ * handing out zxids after next_zxid and gives every session a fresh timeout. The peer enters
+ * READONLY (only with cfg.readonly_mode_enabled) after some time without a leader, as
+ * QuorumPeer starts its ReadOnlyZooKeeperServer, and leaves it for LEARNER, LEADER or DOWN. */
 void zk_server_set_mode(struct zk_server *s, struct zk_now now, enum zk_server_mode m, int64_t next_zxid,
                         struct zk_out *out);
 enum zk_server_mode zk_server_mode(const struct zk_server *s);

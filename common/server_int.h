@@ -43,6 +43,8 @@ struct zk_pending {
 	int64_t recv_mono_ms;
 	bool in_conn_queue;
 	bool conn_only; /* in no commit queue: freed with its connection's queue */
+	int32_t local_err; /* learner: answered instead of the leader's error txn (ZooKeeper's request
+	                      exception, EphemeralOnLocalSession), 0 = none */
 	uint8_t *buf;
 	size_t len;
 };
@@ -67,6 +69,7 @@ struct zk_conn {
 	int64_t est_wall_ms;
 	struct zk_auth auth;
 	bool touched; /* learner: in s->touched since the last PING */
+	bool foreign_local; /* leader, a forwarded request's stand-in: another member's local session */
 	struct zk_pending *qhead, *qtail;
 	uint32_t qlen;
 	struct zk_conn_stats st;
@@ -101,6 +104,9 @@ struct zk_server {
 	int64_t next_zxid;   /* last zxid handed out by prep */
 	int64_t durable_zxid;
 	bool read_only;       /* writes cannot be persisted */
+	/* Learner (localSessionsEnabled) and read-only mode: sessions only this server knows, expired
+	 * here, never in a txn, a snapshot or the PING touch table (server_local.c). */
+	struct zk_sessions local;
 	int64_t next_reap_mono_ms;
 	int64_t next_sessionless_check_ms;
 	uint64_t data_dir_bytes, log_dir_bytes;
@@ -158,6 +164,9 @@ void zk_apply_head(struct zk_server *s, struct zk_now now, struct zk_out *out);
 /* Learner: forwards a client write / sync. */
 void zk_repl_forward(struct zk_server *s, struct zk_conn *c, int32_t xid, int32_t op, const uint8_t *frame,
                      size_t len, struct zk_out *out);
+/* Learner: a request kept in the connection's queue only, until the leader answers it. */
+struct zk_pending *zk_conn_only_pending(struct zk_conn *c, enum zk_pending_kind kind, int32_t xid, int32_t op,
+                                        int64_t now_ms);
 /* Learner: a new session, forwarded as createSession. */
 void zk_repl_create_session(struct zk_server *s, struct zk_conn *c, int32_t timeout_ms, struct zk_out *out);
 void zk_repl_touched(struct zk_server *s, struct zk_conn *c);
@@ -165,6 +174,38 @@ void zk_repl_touched(struct zk_server *s, struct zk_conn *c);
 void zk_repl_remote_before(struct zk_server *s, struct zk_pending *p);
 void zk_repl_remote_applied(struct zk_server *s, struct zk_pending *p, struct zk_out *out);
 void zk_server_tree_event(void *ctx, int type, const char *path, size_t len);
+
+/* server_local.c: sessions only this server knows. */
+/* Whether a new session here is local: read-only mode, or a learner with localSessionsEnabled. */
+bool zk_local_new_sessions(const struct zk_server *s);
+/* A local session in ZooKeeper's isLocalSession sense (not one being upgraded), or NULL. */
+struct zk_session *zk_local_session(const struct zk_server *s, int64_t id);
+/* The table a session lives in: the local one if it is there, else the replicated one. */
+struct zk_sessions *zk_session_table(struct zk_server *s, int64_t id);
+/* A new local session for the connection, answered at once (no txn). */
+void zk_local_create(struct zk_server *s, struct zk_conn *c, int32_t timeout_ms, struct zk_out *out);
+/* Read-only mode: refuses writes and syncs with NOTREADONLY. True when it answered. */
+bool zk_local_readonly_refuse(struct zk_server *s, struct zk_conn *c, int32_t xid, int32_t op, struct zk_out *out);
+/* closeSession of a local session: answered here, in turn. True when it took the request. */
+bool zk_local_close_request(struct zk_server *s, struct zk_conn *c, int32_t xid, int32_t op, const uint8_t *frame,
+                            size_t len, struct zk_out *out);
+void zk_local_close(struct zk_server *s, struct zk_conn *c, int32_t xid, int64_t recv_mono_ms, struct zk_out *out);
+/* Learner, before forwarding a write of a local session: an ephemeral create first upgrades the
+ * session (forwards a createSession) or, without upgrading, gets in *err the error to answer in
+ * place of the leader's error txn (0 = none). Returns 0, or ZK_ENOMEM when the connection had to
+ * be closed. */
+int zk_local_before_forward(struct zk_server *s, struct zk_conn *c, int32_t op, const uint8_t *body, size_t len,
+                            zk_code *err, struct zk_out *out);
+/* Learner: the createSession of an upgrade was applied; c waits for it at the head. */
+void zk_local_upgraded(struct zk_server *s, struct zk_conn *c, int64_t session_id, struct zk_out *out);
+void zk_local_expire(struct zk_server *s, struct zk_out *out);
+/* Forgets every local session (leaving the mode that made them). */
+void zk_local_forget(struct zk_server *s);
+
+/* server.c */
+/* Queues a non-write request behind the connection's pending ones (a frame copy). */
+void zk_queue_read(struct zk_server *s, struct zk_conn *c, int32_t xid, int32_t op, const uint8_t *frame, size_t len,
+                   struct zk_out *out);
 
 /* handshake.c */
 void zk_send_connect_response(struct zk_server *s, struct zk_conn *c, bool valid, struct zk_out *out);

@@ -8,7 +8,8 @@
  *    applied on COMMIT, at which point the one matching the head of a connection's queue (same
  *    session and cxid) is answered, as CommitProcessor matches committed requests.
  * Sessions: only the leader expires them (housekeeping.c); a learner reports the sessions its
- * clients were active on in each PING (zk_server_take_touched). */
+ * clients were active on in each PING (zk_server_take_touched). A learner's local sessions
+ * (server_local.c) are its own: created, closed and expired there, let through by the leader. */
 #include <stdio.h>
 #include <string.h>
 
@@ -18,7 +19,7 @@
 #include "snapshot.h"
 #include "zmalloc.h"
 
-static const char *mode_names[] = {"standalone", "down", "leader", "learner"};
+static const char *mode_names[] = {"standalone", "down", "leader", "learner", "read-only"};
 
 void zk_server_set_myid(struct zk_server *s, int64_t myid)
 {
@@ -58,17 +59,20 @@ void zk_server_set_mode(struct zk_server *s, struct zk_now now, enum zk_server_m
 	enum zk_server_mode old = s->mode;
 	s->cur_now = now;
 	s->cur_out = out;
-	if ((old == ZK_MODE_LEADER || old == ZK_MODE_LEARNER) && m != old) {
+	bool served = old == ZK_MODE_LEADER || old == ZK_MODE_LEARNER || old == ZK_MODE_READONLY;
+	if (served && m != old) {
 		/* Clients reconnect elsewhere (or here once a leader is back), as ZooKeeper closes every
-		 * client connection when a member leaves its role. */
+		 * client connection when a member leaves its role. Local and read-only sessions die
+		 * with the role: no one else knows them. */
 		struct zk_conn *c, *t;
 		HASH_ITER(hh, s->conns, c, t) {
 			zk_server_close_conn(s, c, ZK_CLOSE_ROLE_CHANGE, out);
 			zk_conn_drop_queue(s, c);
 		}
 		forget_learner_state(s);
+		zk_local_forget(s);
 	}
-	if (m == ZK_MODE_DOWN || m == ZK_MODE_LEADER) {
+	if (m == ZK_MODE_DOWN || m == ZK_MODE_LEADER || m == ZK_MODE_READONLY) {
 		/* fastForwardDataBase: what we logged counts for our vote and, as a new leader, is
 		 * committed in the new epoch. */
 		uint32_t n = 0;
@@ -118,7 +122,8 @@ void zk_server_take_touched(struct zk_server *s, struct zk_wbuf *w)
 		if (!c || !c->touched)
 			continue;
 		c->touched = false;
-		if (!c->session_id || c->state != ZK_CONN_ACTIVE)
+		/* Local sessions are ours alone: the leader never hears of them. */
+		if (!c->session_id || c->state != ZK_CONN_ACTIVE || zk_local_session(s, c->session_id))
 			continue;
 		zk_jw_long(w, c->session_id);
 		zk_jw_int(w, c->timeout_ms);
@@ -126,8 +131,8 @@ void zk_server_take_touched(struct zk_server *s, struct zk_wbuf *w)
 	s->n_touched = 0;
 }
 
-static struct zk_pending *conn_only_pending(struct zk_conn *c, enum zk_pending_kind kind, int32_t xid, int32_t op,
-                                            int64_t now_ms)
+struct zk_pending *zk_conn_only_pending(struct zk_conn *c, enum zk_pending_kind kind, int32_t xid, int32_t op,
+                                        int64_t now_ms)
 {
 	struct zk_pending *p = zk_calloc(1, sizeof(*p));
 	if (!p)
@@ -168,7 +173,13 @@ void zk_repl_forward(struct zk_server *s, struct zk_conn *c, int32_t xid, int32_
                      size_t len, struct zk_out *out)
 {
 	bool sync = op == ZK_OP_SYNC;
-	struct zk_pending *p = conn_only_pending(c, sync ? ZK_PEND_SYNC : ZK_PEND_FORWARDED, xid, op, s->cur_now.mono_ms);
+	zk_code local_err = ZOK;
+	if (!sync && zk_local_before_forward(s, c, op, frame + 8, len - 8, &local_err, out))
+		return; /* the connection is closing */
+	enum zk_pending_kind kind = sync ? ZK_PEND_SYNC : ZK_PEND_FORWARDED;
+	struct zk_pending *p = zk_conn_only_pending(c, kind, xid, op, s->cur_now.mono_ms);
+	if (p)
+		p->local_err = local_err;
 	if (p && sync) {
 		/* Kept whole: once the leader's SYNC arrives it is served as an ordinary read. */
 		p->buf = zk_malloc(len);
@@ -197,7 +208,7 @@ void zk_repl_create_session(struct zk_server *s, struct zk_conn *c, int32_t time
 	struct zk_pending *p = NULL;
 	c->session_id = sid;
 	if (ps)
-		p = conn_only_pending(c, ZK_PEND_CONNECT, 0, ZK_OP_CREATESESSION, s->cur_now.mono_ms);
+		p = zk_conn_only_pending(c, ZK_PEND_CONNECT, 0, ZK_OP_CREATESESSION, s->cur_now.mono_ms);
 	if (!p) {
 		zk_free(ps);
 		zk_server_close_conn(s, c, ZK_CLOSE_NOMEM, out);
@@ -267,6 +278,8 @@ void zk_repl_remote_before(struct zk_server *s, struct zk_pending *p)
 	/* The session may not survive the apply (closeSession): find its connection first. */
 	p->conn_id = 0;
 	if (p->op == ZK_OP_CREATESESSION) {
+		/* An upgraded local session is global from this txn on (LearnerSessionTracker.commitSession). */
+		zk_sessions_remove(&s->local, p->session_id);
 		struct zk_pend_session *ps;
 		HASH_FIND(hh, s->pend_sessions, &p->session_id, sizeof(p->session_id), ps);
 		if (ps) {
@@ -276,7 +289,8 @@ void zk_repl_remote_before(struct zk_server *s, struct zk_pending *p)
 		}
 		return;
 	}
-	struct zk_session *ss = zk_sessions_get(&s->db.sessions, p->session_id);
+	/* A local session's writes carry its id too. */
+	struct zk_session *ss = zk_sessions_get(zk_session_table(s, p->session_id), p->session_id);
 	if (ss)
 		p->conn_id = ss->conn_id;
 }
@@ -304,11 +318,14 @@ void zk_repl_remote_applied(struct zk_server *s, struct zk_pending *p, struct zk
 	struct zk_conn *c = p->conn_id ? zk_conn_get(s, p->conn_id) : NULL;
 	if (!c || c->state == ZK_CONN_CLOSING)
 		return;
+	struct zk_pending *f = c->qhead;
 	if (p->op == ZK_OP_CREATESESSION) {
-		answer_connect(s, c, p, out);
+		if (f && f->kind == ZK_PEND_FORWARDED && f->op == ZK_OP_CREATESESSION && f->session_id == p->session_id)
+			zk_local_upgraded(s, c, p->session_id, out);
+		else
+			answer_connect(s, c, p, out);
 		return;
 	}
-	struct zk_pending *f = c->qhead;
 	bool ours = f && f->kind == ZK_PEND_FORWARDED && f->xid == p->xid && c->session_id == p->session_id;
 	if (!ours) {
 		if (p->op == ZK_OP_CLOSESESSION && c->session_id == p->session_id)
@@ -322,6 +339,7 @@ void zk_repl_remote_applied(struct zk_server *s, struct zk_pending *p, struct zk
 	/* Reply as the client asked (create2 vs create, multi), with its latency. */
 	p->op = f->op;
 	p->recv_mono_ms = f->recv_mono_ms;
+	int32_t local_err = f->local_err;
 	zk_pending_free(f);
 	if (p->op == ZK_OP_CLOSESESSION) {
 		zk_send_header(s, c, p->xid, p->zxid, 0, out);
@@ -329,6 +347,8 @@ void zk_repl_remote_applied(struct zk_server *s, struct zk_pending *p, struct zk
 		zk_server_close_conn(s, c, ZK_CLOSE_SESSION_CLOSED, out);
 		return;
 	}
+	if (local_err && s->res.hdr.type == ZK_OP_ERROR)
+		s->res.op.err = local_err; /* FinalRequestProcessor: the request's own exception wins */
 	zk_final_write_reply(s, c, p, &s->res, out);
 	zk_drain(s, c, out);
 }
@@ -366,6 +386,16 @@ static void prep_error(struct zk_server *s, int64_t session_id, int32_t cxid, in
 	zk_txn_write_error(&s->txn, err);
 }
 
+/* LeaderSessionTracker.checkSession: with local sessions on, a session we do not know whose id
+ * carries another member's server id is that member's local session, and its requests pass (but
+ * it cannot own an ephemeral: prep.c). One with our own id that we do not know has expired.
+ * A leader's own sessions stay global: localSessionsEnabled makes no local sessions here. */
+static bool foreign_local_session(const struct zk_server *s, int64_t id)
+{
+	return s->cfg.local_sessions_enabled && ((uint64_t)id >> 56) != ((uint64_t)s->myid & 0xff) &&
+	       !zk_sessions_get(&s->db.sessions, id);
+}
+
 void zk_server_remote_request(struct zk_server *s, struct zk_now now, int64_t session_id, int32_t cxid,
                               int32_t op, const uint8_t *body, size_t len, const struct zk_auth *auth,
                               struct zk_out *out)
@@ -391,7 +421,8 @@ void zk_server_remote_request(struct zk_server *s, struct zk_now now, int64_t se
 		goto out;
 	}
 	int64_t zxid = ++s->next_zxid;
-	if (!zk_sessions_touch(&s->db.sessions, session_id, now.mono_ms)) {
+	bool foreign = op != ZK_OP_CLOSESESSION && foreign_local_session(s, session_id);
+	if (!foreign && !zk_sessions_touch(&s->db.sessions, session_id, now.mono_ms)) {
 		prep_error(s, session_id, cxid, zxid, ZSESSIONEXPIRED);
 	} else if (op == ZK_OP_CLOSESESSION) {
 		zk_prep_close_session(s, session_id, cxid, zxid);
@@ -399,6 +430,7 @@ void zk_server_remote_request(struct zk_server *s, struct zk_now now, int64_t se
 		struct zk_conn tmp;
 		memset(&tmp, 0, sizeof(tmp));
 		tmp.session_id = session_id;
+		tmp.foreign_local = foreign;
 		if (auth)
 			tmp.auth = *auth;
 		zk_prep(s, &tmp, session_id, cxid, op, body, len, zxid);

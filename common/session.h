@@ -14,6 +14,7 @@ struct zk_session {
 	int32_t timeout_ms;
 	int64_t expire_at_ms; /* bucket time; 0 = not tracked */
 	bool closing;
+	bool upgrading;   /* a local session whose createSession is on its way to the leader */
 	uint64_t conn_id; /* connection bound to the session, 0 = none */
 	UT_hash_handle hh;
 	struct zk_session *bprev, *bnext;

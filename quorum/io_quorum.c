@@ -75,6 +75,9 @@ struct zk_io_quorum {
 	struct event_base *base;
 	struct zk_io_elect *elect;
 	struct evconnlistener *lst;    /* the quorum port, bound only while we lead */
+	struct evconnlistener *om_lst; /* observerMasterPort, bound while we serve observers */
+	struct sockaddr_storage om_addr;
+	socklen_t om_len;
 	struct sockaddr_storage lst_addr;
 	socklen_t lst_len;
 	char lst_text[ZK_QNET_ADDR_TEXT_MAX];
@@ -259,7 +262,7 @@ static void qlink_event_cb(struct bufferevent *bev, short what, void *arg)
 	qlink_gone(l, true);
 }
 
-static void qlink_dial(struct zk_io_quorum *q, uint64_t id, int64_t sid)
+static void qlink_dial(struct zk_io_quorum *q, uint64_t id, int64_t sid, bool master)
 {
 	if (find_link(q, id)) {
 		/* A peer bug; answering "closed" would also end the link that holds the id. */
@@ -281,9 +284,11 @@ static void qlink_dial(struct zk_io_quorum *q, uint64_t id, int64_t sid)
 		zk_peer_qlink_closed(q->peer, zk_qnet_now(), id, zk_io_out(q->io));
 		return;
 	}
-	zk_qnet_set_port(&ss, srv->quorum_port);
+	/* An observer master listens on observerMasterPort at the host of its quorum address. */
+	int port = master ? q->cfg.observer_master_port : srv->quorum_port;
+	zk_qnet_set_port(&ss, port);
 	char text[ZK_QNET_ADDR_TEXT_MAX];
-	zk_qnet_host_port(text, sizeof(text), srv->host, srv->quorum_port);
+	zk_qnet_host_port(text, sizeof(text), srv->host, port);
 	struct bufferevent *bev = bufferevent_socket_new(q->base, -1, BEV_OPT_CLOSE_ON_FREE);
 	struct qlink *l = bev ? qlink_new(q, id, sid, bev, text) : NULL;
 	if (!l) {
@@ -583,7 +588,7 @@ static void apply_cb(void *ctx, const struct zk_out_item *it, const uint8_t *dat
 			qlink_close(q, it->conn_id, it->reason);
 		break;
 	case ZK_OUT_DIAL:
-		qlink_dial(q, it->conn_id, (int64_t)it->token);
+		qlink_dial(q, it->conn_id, (int64_t)it->token, it->reason == ZK_DIAL_OBSERVER_MASTER);
 		break;
 	case ZK_OUT_EPOCH:
 		epoch_item(q, it);
@@ -613,9 +618,31 @@ static struct evconnlistener *bind_quorum_port(struct zk_io_quorum *q)
 				       (struct sockaddr *)&q->lst_addr, (int)q->lst_len);
 }
 
+/* The observer-master port follows the peer the same way: bound while it serves observers. */
+static void sync_om_listener(struct zk_io_quorum *q)
+{
+	bool want = q->cfg.observer_master_port > 0 && zk_peer_om_active(q->peer);
+	if (want == (q->om_lst != NULL))
+		return;
+	if (!want) {
+		evconnlistener_free(q->om_lst);
+		q->om_lst = NULL;
+		zk_logf(&q->log, ZK_LOG_INFO, "observer master port %d closed", q->cfg.observer_master_port);
+		return;
+	}
+	q->om_lst = evconnlistener_new_bind(q->base, qlink_accept_cb, q, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE, -1,
+					    (struct sockaddr *)&q->om_addr, (int)q->om_len);
+	if (!q->om_lst)
+		zk_logf(&q->log, ZK_LOG_WARN, "cannot listen on observer master port %d: %s (retrying)",
+			q->cfg.observer_master_port, strerror(errno));
+	else
+		zk_logf(&q->log, ZK_LOG_INFO, "observer master port %d open", q->cfg.observer_master_port);
+}
+
 static void sync_listener(void *ctx)
 {
 	struct zk_io_quorum *q = ctx;
+	sync_om_listener(q);
 	bool want = zk_peer_state(q->peer) == ZK_PS_LEADING;
 	if (want == (q->lst != NULL))
 		return;
@@ -665,6 +692,10 @@ struct zk_io_quorum *zk_io_quorum_new(const struct zk_config *cfg, int64_t myid,
 	zk_io_elect_self_addr(q->elect, &q->lst_addr, &q->lst_len);
 	zk_qnet_set_port(&q->lst_addr, me->quorum_port);
 	zk_qnet_sa_text((struct sockaddr *)&q->lst_addr, q->lst_text, sizeof(q->lst_text));
+	q->om_addr = q->lst_addr;
+	q->om_len = q->lst_len;
+	if (cfg->observer_master_port > 0)
+		zk_qnet_set_port(&q->om_addr, cfg->observer_master_port);
 	/* Bound once now, so that a port in use or a foreign address stops start-up with a message,
 	 * then closed until we lead. */
 	struct evconnlistener *probe = bind_quorum_port(q);
@@ -694,6 +725,8 @@ void zk_io_quorum_free(struct zk_io_quorum *q)
 	zk_io_set_quorum(q->io, NULL);
 	if (q->lst)
 		evconnlistener_free(q->lst);
+	if (q->om_lst)
+		evconnlistener_free(q->om_lst);
 	struct qlink *l, *t;
 	HASH_ITER(hh, q->links, l, t) qlink_gone(l, false);
 	zk_io_elect_free(q->elect);

@@ -76,6 +76,10 @@ void zk_leader_check_established(struct zk_leader *l, struct zk_now now, struct 
  * NEWLEADER; the learner joins the broadcast set. */
 void zk_leader_sync_learner(struct zk_leader *l, struct zk_lh *h, struct zk_out *out);
 
+/* DIFF / TRUNC / SNAP (and the txns after it) from what this server has applied, for a learner
+ * whose last zxid is peer_last. Shared by the leader and observer masters. */
+void zk_sync_send_history(struct zk_peer *p, uint64_t link, int64_t sid, int64_t peer_last, struct zk_out *out);
+
 /* The choice of LearnerHandler.syncFollower over the committed log (protocol.md 5.5). */
 enum zk_sync_kind { ZK_SYNC_DIFF = 0, ZK_SYNC_TRUNC, ZK_SYNC_SNAP };
 struct zk_sync_plan {

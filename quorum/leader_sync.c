@@ -72,32 +72,35 @@ static const char *kind_name(enum zk_sync_kind k)
 	return k == ZK_SYNC_DIFF ? "DIFF" : k == ZK_SYNC_TRUNC ? "TRUNC" : "SNAP";
 }
 
-void zk_leader_sync_learner(struct zk_leader *l, struct zk_lh *h, struct zk_out *out)
+void zk_sync_send_history(struct zk_peer *p, uint64_t link, int64_t sid, int64_t peer_last, struct zk_out *out)
 {
-	struct zk_peer *p = l->p;
 	struct zk_db *db = zk_server_db(p->srv);
 	const struct zk_commitlog *log = zk_server_commitlog(p->srv);
 	struct zk_sync_plan plan;
-	zk_sync_choose(log, db->last_zxid, h->last_zxid, &plan);
+	zk_sync_choose(log, db->last_zxid, peer_last, &plan);
 	zk_logf(&p->log, ZK_LOG_INFO,
-		"syncing learner sid=%" PRId64 " sync=%s peerLastZxid=0x%" PRIx64 " zxid=0x%" PRIx64 " txns=%zu",
-		h->sid, kind_name(plan.kind), (uint64_t)h->last_zxid, (uint64_t)plan.zxid,
-		zk_commitlog_count(log) - plan.from);
+		"syncing learner sid=%" PRId64 " sync=%s peerLastZxid=0x%" PRIx64 " zxid=0x%" PRIx64 " txns=%zu", sid,
+		kind_name(plan.kind), (uint64_t)peer_last, (uint64_t)plan.zxid, zk_commitlog_count(log) - plan.from);
 	if (plan.kind == ZK_SYNC_SNAP) {
-		zk_peer_send(p, h->link, ZK_QP_SNAP, db->last_zxid, NULL, -1, NULL, out);
+		zk_peer_send(p, link, ZK_QP_SNAP, db->last_zxid, NULL, -1, NULL, out);
 		size_t mark;
 		struct zk_wbuf *w = zk_out_send_begin(out, &mark);
 		zk_snap_write(db, db->last_zxid, ZK_SNAP_WIRE, snap_sink, w);
-		zk_out_send_end(out, h->link, mark);
-	} else {
-		zk_peer_send(p, h->link, plan.kind == ZK_SYNC_DIFF ? ZK_QP_DIFF : ZK_QP_TRUNC, plan.zxid, NULL, -1, NULL,
-			     out);
-		for (size_t i = plan.from; i < zk_commitlog_count(log); i++) {
-			const struct zk_commitlog_entry *e = zk_commitlog_at(log, i);
-			zk_peer_send(p, h->link, ZK_QP_PROPOSAL, e->zxid, e->txn, (int32_t)e->len, NULL, out);
-			zk_peer_send(p, h->link, ZK_QP_COMMIT, e->zxid, NULL, -1, NULL, out);
-		}
+		zk_out_send_end(out, link, mark);
+		return;
 	}
+	zk_peer_send(p, link, plan.kind == ZK_SYNC_DIFF ? ZK_QP_DIFF : ZK_QP_TRUNC, plan.zxid, NULL, -1, NULL, out);
+	for (size_t i = plan.from; i < zk_commitlog_count(log); i++) {
+		const struct zk_commitlog_entry *e = zk_commitlog_at(log, i);
+		zk_peer_send(p, link, ZK_QP_PROPOSAL, e->zxid, e->txn, (int32_t)e->len, NULL, out);
+		zk_peer_send(p, link, ZK_QP_COMMIT, e->zxid, NULL, -1, NULL, out);
+	}
+}
+
+void zk_leader_sync_learner(struct zk_leader *l, struct zk_lh *h, struct zk_out *out)
+{
+	struct zk_peer *p = l->p;
+	zk_sync_send_history(p, h->link, h->sid, h->last_zxid, out);
 	/* startForwarding: what is proposed but not committed yet; its COMMIT follows later. */
 	if (!h->observer)
 		for (struct zk_proposal *pr = l->props; pr; pr = pr->next)

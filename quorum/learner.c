@@ -14,6 +14,7 @@
 #include "zmalloc.h"
 
 #define ZK_LEARNER_RETRY_MS 100 /* between connection attempts to a leader that is not ready */
+#define ZK_LEARNER_RELAY_TOUCH_MAX (1u << 20) /* observers' session touches held for one PING */
 
 enum zk_ln_state {
 	LN_CONNECTING = 0, /* dial out (or waiting to retry) */
@@ -46,6 +47,17 @@ struct zk_learner {
 	int64_t newleader_need; /* durable zxid needed before acking NEWLEADER */
 	int64_t leader_zxid;    /* the leader's last proposal, from its PINGs */
 	int64_t lag_ms;         /* commit to applied here, of the last txn (txn time to now) */
+	/* Observer with observerMasterPort: the voters we try as masters, in a random order. */
+	bool use_master;
+	int64_t masters[ZK_CFG_SERVERS_MAX];
+	int n_masters, next_master;
+	/* Whose syncs the leader answers, in the order we sent them: 0 = one of our clients, else
+	 * the observer-master link of an observer (learner.c relays for obsmaster.c). */
+	uint64_t *sync_from;
+	size_t n_sync, sync_head, cap_sync;
+	struct { int64_t session; uint64_t from; } reval[16]; /* relayed REVALIDATEs awaiting answers */
+	int n_reval;
+	struct zk_wbuf relay_touch; /* observers' touch tables for our next PING reply */
 	int64_t *acks;          /* logged proposals to ACK once durable, in order */
 	size_t n_acks, acks_head, cap_acks;
 	struct zk_wbuf req;
@@ -58,7 +70,37 @@ static void dial(struct zk_learner *l, struct zk_out *out)
 {
 	l->link = zk_peer_new_dial_link(l->p);
 	l->retry_at_ms = 0;
+	if (l->use_master) {
+		l->leader_sid = l->masters[l->next_master++ % l->n_masters];
+		zk_out_dial_master(out, l->link, l->leader_sid);
+		return;
+	}
 	zk_out_dial(out, l->link, l->leader_sid);
+}
+
+static uint64_t next_rand(struct zk_peer *p)
+{
+	p->rng ^= p->rng << 13;
+	p->rng ^= p->rng >> 7;
+	p->rng ^= p->rng << 17;
+	return p->rng;
+}
+
+/* Observer.findLearnerMaster: the voters' observer-master ports in a random order (the leader
+ * runs none: that attempt fails and we move on). */
+static void pick_masters(struct zk_learner *l)
+{
+	struct zk_peer *p = l->p;
+	for (int i = 0; i < p->cfg.n_servers; i++)
+		if (!p->cfg.servers[i].observer && p->cfg.servers[i].id != p->myid)
+			l->masters[l->n_masters++] = p->cfg.servers[i].id;
+	for (int i = l->n_masters - 1; i > 0; i--) {
+		int j = (int)(next_rand(p) % (uint64_t)(i + 1));
+		int64_t t = l->masters[i];
+		l->masters[i] = l->masters[j];
+		l->masters[j] = t;
+	}
+	l->use_master = l->n_masters > 0;
 }
 
 struct zk_learner *zk_learner_new(struct zk_peer *p, struct zk_now now, int64_t leader_sid, struct zk_out *out)
@@ -73,6 +115,9 @@ struct zk_learner *zk_learner_new(struct zk_peer *p, struct zk_now now, int64_t 
 	l->last_heard_ms = now.mono_ms;
 	l->sync_mode = "none";
 	zk_wbuf_init(&l->req);
+	zk_wbuf_init(&l->relay_touch);
+	if (p->observer && p->cfg.observer_master_port > 0)
+		pick_masters(l);
 	dial(l, out);
 	return l;
 }
@@ -83,6 +128,8 @@ void zk_learner_free(struct zk_learner *l, struct zk_out *out)
 		return;
 	zk_out_close(out, l->link, ZK_CLOSE_ROLE_CHANGE);
 	zk_wbuf_fini(&l->req);
+	zk_wbuf_fini(&l->relay_touch);
+	zk_free(l->sync_from);
 	zk_free(l->acks);
 	zk_free(l);
 }
@@ -135,6 +182,10 @@ bool zk_learner_link_closed(struct zk_learner *l, struct zk_now now, uint64_t li
 		 * election. Retry within initLimit. */
 		l->link_up = false;
 		l->state = LN_CONNECTING;
+		if (l->use_master && l->next_master % l->n_masters != 0) {
+			dial(l, out); /* the next candidate master at once */
+			return true;
+		}
 		if (now.mono_ms + ZK_LEARNER_RETRY_MS < l->budget_end_ms) {
 			l->retry_at_ms = now.mono_ms + ZK_LEARNER_RETRY_MS;
 			return true;
@@ -287,6 +338,8 @@ static bool on_commit(struct zk_learner *l, struct zk_now now, const struct zk_q
 	zk_server_commit(l->p->srv, now, q->zxid, out);
 	if (q->zxid > l->leader_zxid)
 		l->leader_zxid = q->zxid;
+	if (l->p->om)
+		zk_om_committed(l->p->om, out);
 	return true;
 }
 
@@ -335,6 +388,8 @@ static bool on_uptodate(struct zk_learner *l, struct zk_now now, struct zk_out *
 	zk_logf(&l->p->log, ZK_LOG_INFO, "up to date with leader sid=%" PRId64 " epoch=%" PRId64 " sync=%s zxid=0x%" PRIx64,
 		l->leader_sid, l->new_epoch, l->sync_mode, (uint64_t)zk_server_last_zxid(l->p->srv));
 	send(l, ZK_QP_ACK, l->new_epoch << 32, NULL, -1, NULL, out);
+	if (!l->p->observer && l->p->cfg.observer_master_port > 0 && !l->p->om)
+		l->p->om = zk_om_new(l->p, now, l->new_epoch);
 	return true;
 }
 
@@ -344,9 +399,79 @@ static void on_ping(struct zk_learner *l, const struct zk_qpkt *q, struct zk_out
 		l->leader_zxid = q->zxid;
 	zk_wbuf_reset(&l->req);
 	zk_server_take_touched(l->p->srv, &l->req);
+	zk_jw_raw(&l->req, l->relay_touch.p, l->relay_touch.len);
+	zk_wbuf_reset(&l->relay_touch);
 	if (l->req.err)
 		zk_wbuf_reset(&l->req);
 	send(l, ZK_QP_PING, q->zxid, l->req.p ? l->req.p : (const uint8_t *)"", (int32_t)l->req.len, NULL, out);
+}
+
+static int push_sync_from(struct zk_learner *l, uint64_t from)
+{
+	if (l->sync_head == l->n_sync)
+		l->sync_head = l->n_sync = 0;
+	if (l->n_sync == l->cap_sync) {
+		size_t cap = l->cap_sync ? l->cap_sync * 2 : 16;
+		uint64_t *n = zk_realloc(l->sync_from, cap * sizeof(*n));
+		if (!n)
+			return ZK_ENOMEM;
+		l->sync_from = n;
+		l->cap_sync = cap;
+	}
+	l->sync_from[l->n_sync++] = from;
+	return 0;
+}
+
+static void on_sync(struct zk_learner *l, struct zk_now now, struct zk_out *out)
+{
+	uint64_t from = l->sync_head < l->n_sync ? l->sync_from[l->sync_head++] : 0;
+	if (from && l->p->om)
+		zk_om_send_to(l->p->om, from, ZK_QP_SYNC, NULL, -1, out);
+	else if (!from)
+		zk_server_sync_done(l->p->srv, now, out);
+}
+
+/* We validate our own clients' sessions from the replicated table; answers here are for the
+ * observers we relayed for. */
+static void on_revalidate_answer(struct zk_learner *l, const struct zk_qpkt *q, struct zk_out *out)
+{
+	if (q->data.len < 9 || !l->p->om)
+		return;
+	int64_t session = (int64_t)zk_get_be64(q->data.p);
+	for (int i = 0; i < l->n_reval; i++) {
+		if (l->reval[i].session != session)
+			continue;
+		zk_om_send_to(l->p->om, l->reval[i].from, ZK_QP_REVALIDATE, q->data.p, q->data.len, out);
+		l->reval[i] = l->reval[--l->n_reval];
+		return;
+	}
+}
+
+void zk_learner_relay_request(struct zk_learner *l, uint64_t from, const struct zk_qpkt *q, struct zk_out *out)
+{
+	struct zk_auth auth;
+	if (!l || l->state != LN_ACTIVE || q->data.len < 16 || zk_qpkt_auth(q, &auth))
+		return;
+	if ((int32_t)zk_get_be32(q->data.p + 12) == ZK_OP_SYNC && push_sync_from(l, from))
+		return;
+	send(l, ZK_QP_REQUEST, -1, q->data.p, q->data.len, q->n_auth < 0 ? NULL : &auth, out);
+}
+
+void zk_learner_relay_revalidate(struct zk_learner *l, uint64_t from, const struct zk_qpkt *q, struct zk_out *out)
+{
+	if (!l || l->state != LN_ACTIVE || q->data.len < 12)
+		return;
+	if (l->n_reval == (int)(sizeof(l->reval) / sizeof(l->reval[0])))
+		l->n_reval = 0; /* answers lost: those observers' clients retry */
+	l->reval[l->n_reval].session = (int64_t)zk_get_be64(q->data.p);
+	l->reval[l->n_reval++].from = from;
+	send(l, ZK_QP_REVALIDATE, -1, q->data.p, q->data.len, NULL, out);
+}
+
+void zk_learner_relay_touch(struct zk_learner *l, const uint8_t *p, size_t len)
+{
+	if (l && len % 12 == 0 && l->relay_touch.len + len <= ZK_LEARNER_RELAY_TOUCH_MAX)
+		zk_jw_raw(&l->relay_touch, p, len);
 }
 
 bool zk_learner_packet(struct zk_learner *l, struct zk_now now, uint64_t link, const struct zk_qpkt *q,
@@ -377,10 +502,11 @@ bool zk_learner_packet(struct zk_learner *l, struct zk_now now, uint64_t link, c
 		on_ping(l, q, out);
 		return true;
 	case ZK_QP_SYNC:
-		zk_server_sync_done(l->p->srv, now, out);
+		on_sync(l, now, out);
 		return true;
 	case ZK_QP_REVALIDATE:
-		return true; /* we validate sessions from our replicated table */
+		on_revalidate_answer(l, q, out);
+		return true;
 	default:
 		zk_logf(&l->p->log, ZK_LOG_WARN, "unexpected packet type=%s from the leader", zk_qpkt_type_name(q->type));
 		return give_up(l, now, "protocol error", out);
@@ -429,6 +555,8 @@ void zk_learner_forward(struct zk_learner *l, int64_t session_id, int32_t cxid, 
                         size_t len, const struct zk_auth *auth, struct zk_out *out)
 {
 	if (l->state != LN_ACTIVE)
+		return;
+	if (op == ZK_OP_SYNC && push_sync_from(l, 0))
 		return;
 	zk_wbuf_reset(&l->req);
 	zk_jw_long(&l->req, session_id);

@@ -62,6 +62,11 @@ uint64_t zk_peer_new_dial_link(struct zk_peer *p)
 
 static void drop_role(struct zk_peer *p, struct zk_out *out)
 {
+	if (p->om) {
+		struct zk_om *m = p->om;
+		p->om = NULL;
+		zk_om_free(m, out);
+	}
 	if (p->ld) {
 		struct zk_leader *l = p->ld;
 		p->ld = NULL;
@@ -79,6 +84,7 @@ void zk_peer_become_looking(struct zk_peer *p, struct zk_now now, const char *wh
 	drop_role(p, out);
 	zk_server_set_mode(p->srv, now, ZK_MODE_DOWN, 0, out);
 	p->state = ZK_PS_LOOKING;
+	p->looking_since_ms = now.mono_ms;
 	int64_t zxid = (int64_t)zk_server_last_zxid(p->srv);
 	zk_logf(&p->log, ZK_LOG_INFO, "LOOKING myid=%" PRId64 " reason=%s zxid=0x%" PRIx64 " currentEpoch=%" PRId64
 		" acceptedEpoch=%" PRId64, p->myid, why, (uint64_t)zxid, p->current_epoch, p->accepted_epoch);
@@ -92,6 +98,9 @@ static void check_election(struct zk_peer *p, struct zk_now now, struct zk_out *
 	if (p->state != ZK_PS_LOOKING || !zk_fle_result(&p->fle, &st, &v))
 		return;
 	p->vote = v;
+	/* QuorumPeer shuts the read-only server down as soon as the election is over. */
+	if (zk_server_mode(p->srv) == ZK_MODE_READONLY)
+		zk_server_set_mode(p->srv, now, ZK_MODE_DOWN, 0, out);
 	if (v.leader == p->myid && !p->observer) {
 		p->state = ZK_PS_LEADING;
 		zk_fle_set_decided(&p->fle, ZK_PS_LEADING, &v);
@@ -148,7 +157,7 @@ static const char *hook_mode_name(void *ctx)
 	case ZK_PS_LEADING: return "leader";
 	case ZK_PS_FOLLOWING: return "follower";
 	case ZK_PS_OBSERVING: return "observer";
-	default: return "looking";
+	default: return zk_server_mode(p->srv) == ZK_MODE_READONLY ? "read-only" : "looking";
 	}
 }
 
@@ -159,6 +168,11 @@ static void hook_mntr(void *ctx, struct zk_wbuf *w)
 		zk_leader_mntr(p->ld, w);
 	else if (p->ln)
 		zk_learner_mntr(p->ln, w);
+	if (p->om) {
+		char line[64];
+		int n = snprintf(line, sizeof(line), "zk_observer_master_observers\t%d\n", zk_om_count(p->om));
+		zk_jw_raw(w, line, (size_t)n);
+	}
 }
 
 static void hook_conf(void *ctx, struct zk_wbuf *w)
@@ -253,6 +267,10 @@ void zk_peer_qlink_open(struct zk_peer *p, struct zk_now now, uint64_t link, boo
 		zk_leader_link_open(p->ld, now, link, out);
 		return;
 	}
+	if (inbound && p->om) {
+		zk_om_link_open(p->om, now, link, out);
+		return;
+	}
 	if (!inbound && p->ln && zk_learner_link(p->ln) == link) {
 		zk_learner_link_open(p->ln, now, link, out);
 		return;
@@ -267,6 +285,8 @@ void zk_peer_qlink_closed(struct zk_peer *p, struct zk_now now, uint64_t link, s
 {
 	if (p->ld)
 		zk_leader_link_closed(p->ld, now, link, out);
+	else if (p->om && zk_om_has_link(p->om, link))
+		zk_om_link_closed(p->om, link, out);
 	else if (p->ln && zk_learner_link(p->ln) == link)
 		zk_learner_link_closed(p->ln, now, link, out);
 	check_election(p, now, out);
@@ -277,6 +297,8 @@ void zk_peer_qpkt(struct zk_peer *p, struct zk_now now, uint64_t link, const str
 	/* A role that gives up frees itself through zk_peer_become_looking (p->ld / p->ln = NULL). */
 	if (p->ld) {
 		zk_leader_packet(p->ld, now, link, q, out);
+	} else if (p->om && zk_om_has_link(p->om, link)) {
+		zk_om_packet(p->om, now, link, q, out);
 	} else if (p->ln && zk_learner_link(p->ln) == link) {
 		zk_learner_packet(p->ln, now, link, q, out);
 	} else {
@@ -303,12 +325,30 @@ void zk_peer_truncated(struct zk_peer *p, struct zk_now now, int rc, struct zk_o
 	check_election(p, now, out);
 }
 
+/* readonlymode.enabled: a member that has been LOOKING for a while serves reads to clients that
+ * accept a read-only session (QuorumPeer starts its ReadOnlyZooKeeperServer after
+ * max(2000 ms, tickTime), so that a quick election does not bounce clients). */
+static void maybe_read_only(struct zk_peer *p, struct zk_now now, struct zk_out *out)
+{
+	int64_t delay = p->tick_ms > 2000 ? p->tick_ms : 2000;
+	if (!p->cfg.readonly_mode_enabled || p->state != ZK_PS_LOOKING || now.mono_ms - p->looking_since_ms < delay ||
+	    zk_server_mode(p->srv) != ZK_MODE_DOWN)
+		return;
+	zk_logf(&p->log, ZK_LOG_INFO, "no leader for %lld ms: serving read-only clients zxid=0x%llx",
+		(long long)(now.mono_ms - p->looking_since_ms), (unsigned long long)zk_server_last_zxid(p->srv));
+	zk_server_set_mode(p->srv, now, ZK_MODE_READONLY, 0, out);
+}
+
 void zk_peer_tick(struct zk_peer *p, struct zk_now now, struct zk_out *out)
 {
-	if (p->state == ZK_PS_LOOKING)
+	if (p->state == ZK_PS_LOOKING) {
 		zk_fle_tick(&p->fle, now.mono_ms, out);
+		maybe_read_only(p, now, out);
+	}
 	if (p->ld)
 		zk_leader_tick(p->ld, now, out);
+	if (p->om)
+		zk_om_tick(p->om, now, out);
 	if (p->ln)
 		zk_learner_tick(p->ln, now, out);
 	check_election(p, now, out);
@@ -317,6 +357,10 @@ void zk_peer_tick(struct zk_peer *p, struct zk_now now, struct zk_out *out)
 int64_t zk_peer_next_wake(const struct zk_peer *p)
 {
 	int64_t t = zk_fle_next_wake(&p->fle);
+	if (p->cfg.readonly_mode_enabled && p->state == ZK_PS_LOOKING) {
+		int64_t ro = p->looking_since_ms + (p->tick_ms > 2000 ? p->tick_ms : 2000);
+		t = ro < t ? ro : t;
+	}
 	if (p->ld) {
 		int64_t r = zk_leader_next_wake(p->ld);
 		t = r < t ? r : t;
@@ -329,6 +373,8 @@ int64_t zk_peer_next_wake(const struct zk_peer *p)
 }
 
 int32_t zk_peer_state(const struct zk_peer *p) { return p->state; }
+
+bool zk_peer_om_active(const struct zk_peer *p) { return p->om != NULL; }
 
 bool zk_peer_serving(const struct zk_peer *p)
 {

@@ -57,6 +57,7 @@ int64_t zk_peer_next_wake(const struct zk_peer *p);
 
 /* For 4lw / tests. */
 int32_t zk_peer_state(const struct zk_peer *p);      /* ZK_PS_* */
+bool zk_peer_om_active(const struct zk_peer *p);      /* serving observers on observerMasterPort */
 bool zk_peer_serving(const struct zk_peer *p);        /* leader established / learner up to date */
 int64_t zk_peer_epoch(const struct zk_peer *p);       /* currentEpoch */
 int64_t zk_peer_accepted_epoch(const struct zk_peer *p);

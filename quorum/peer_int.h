@@ -13,6 +13,7 @@
 
 struct zk_leader;
 struct zk_learner;
+struct zk_om;
 
 struct zk_peer {
 	struct zk_config cfg;
@@ -27,9 +28,11 @@ struct zk_peer {
 	struct zk_vote vote; /* the decided vote while not LOOKING */
 	struct zk_leader *ld;
 	struct zk_learner *ln;
+	struct zk_om *om;   /* observer master (observerMasterPort), on an up-to-date follower */
 	uint64_t next_dial; /* low bits of our ZK_OUT_DIAL link ids */
 	struct zk_wbuf scratch;
 	int64_t tick_ms;
+	int64_t looking_since_ms; /* read-only mode starts a while after this */
 };
 
 /* Server index of sid in cfg.servers, or -1. */
@@ -81,5 +84,23 @@ bool zk_learner_serving(const struct zk_learner *l);
 void zk_learner_mntr(const struct zk_learner *l, struct zk_wbuf *w);
 int64_t zk_learner_leader(const struct zk_learner *l);
 uint64_t zk_learner_link(const struct zk_learner *l);
+
+/* learner.c: what an observer master relays to the leader, and where the answers go. */
+void zk_learner_relay_request(struct zk_learner *l, uint64_t from, const struct zk_qpkt *q, struct zk_out *out);
+void zk_learner_relay_revalidate(struct zk_learner *l, uint64_t from, const struct zk_qpkt *q, struct zk_out *out);
+void zk_learner_relay_touch(struct zk_learner *l, const uint8_t *p, size_t len);
+
+/* obsmaster.c */
+struct zk_om *zk_om_new(struct zk_peer *p, struct zk_now now, int64_t epoch);
+void zk_om_free(struct zk_om *m, struct zk_out *out);
+bool zk_om_has_link(struct zk_om *m, uint64_t link);
+void zk_om_link_open(struct zk_om *m, struct zk_now now, uint64_t link, struct zk_out *out);
+void zk_om_link_closed(struct zk_om *m, uint64_t link, struct zk_out *out);
+void zk_om_packet(struct zk_om *m, struct zk_now now, uint64_t link, const struct zk_qpkt *q, struct zk_out *out);
+void zk_om_committed(struct zk_om *m, struct zk_out *out);
+/* Sends an answer the leader gave (SYNC, REVALIDATE) to the observer on link, if still there. */
+void zk_om_send_to(struct zk_om *m, uint64_t link, int32_t type, const uint8_t *data, int32_t len, struct zk_out *out);
+void zk_om_tick(struct zk_om *m, struct zk_now now, struct zk_out *out);
+int zk_om_count(const struct zk_om *m);
 
 #endif
