@@ -172,6 +172,11 @@ static bool on_info(struct zk_leader *l, struct zk_now now, struct zk_lh *h, con
 	}
 	h->sid = li.sid;
 	h->idx = idx;
+	/* Its ACKs from an earlier link no longer hold: the sync about to happen may TRUNC what it
+	 * logged (found by the simulator: a stale ACK completed a quorum that two disks held). It
+	 * ACKs again what is re-sent once that is durable. */
+	for (struct zk_proposal *pr = l->props; pr; pr = pr->next)
+		pr->acks[idx / 64] &= ~(1ULL << (idx % 64));
 	h->observer = q->type == ZK_QP_OBSERVERINFO || l->p->cfg.servers[idx].observer;
 	int64_t their_accepted = q->zxid >> 32;
 	zk_logf(&l->p->log, ZK_LOG_INFO, "learner sid=%" PRId64 " observer=%d acceptedEpoch=%" PRId64 " connected", h->sid,

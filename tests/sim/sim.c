@@ -92,12 +92,19 @@ void sim_knobs_from_seed(struct sim_knobs *k, uint64_t seed)
 	k->fault_ms = sim_rng_range(&r, 3000, 10000);
 	k->liveness_ms = 30000;
 	k->steps = 0;
+	/* Drawn last, so that the knobs above are the same as before observers existed (and a seed
+	 * that draws no observers runs as it did). */
+	k->observers = sim_rng_ppm(&r, 400000) ? 0 : (int)sim_rng_range(&r, 1, 3);
+	k->minority_ppm = (uint32_t)sim_rng_range(&r, 300000, 800000);
+	k->minority_min_ms = sim_rng_range(&r, 2500, 3500);
+	k->minority_max_ms = k->minority_min_ms + sim_rng_range(&r, 0, 2000);
 }
 
 void sim_knobs_print(const struct sim_knobs *k, uint64_t seed)
 {
-	printf("seed=%" PRIu64 " nodes=%d clients=%d delay=%" PRId64 "..%" PRId64 "ms reset=%uppm split=%uppm\n", seed,
-	       k->nodes, k->clients, k->delay_min_ms, k->delay_max_ms, k->reset_ppm, k->split_ppm);
+	printf("seed=%" PRIu64 " nodes=%d observers=%d clients=%d delay=%" PRId64 "..%" PRId64
+	       "ms reset=%uppm split=%uppm\n",
+	       seed, k->nodes, k->observers, k->clients, k->delay_min_ms, k->delay_max_ms, k->reset_ppm, k->split_ppm);
 	printf("  partitions: every~%" PRId64 "ms lasting %" PRId64 "..%" PRId64 "ms oneway=%uppm; clogs: every~%" PRId64
 	       "ms up to %" PRId64 "ms\n",
 	       k->partition_gap_ms, k->partition_min_ms, k->partition_max_ms, k->partition_oneway_ppm, k->clog_gap_ms,
@@ -110,6 +117,10 @@ void sim_knobs_print(const struct sim_knobs *k, uint64_t seed)
 	       "ms liveness<=%" PRId64 "ms steps=%" PRIu64 "\n",
 	       k->fsync_min_ms, k->fsync_max_ms, k->think_min_ms, k->think_max_ms, k->read_ppm, k->fault_ms,
 	       k->liveness_ms, k->steps);
+	if (k->observers)
+		printf("  minority phase (a minority of the voters + the observers): %uppm lasting %" PRId64 "..%" PRId64
+		       "ms\n",
+		       k->minority_ppm, k->minority_min_ms, k->minority_max_ms);
 }
 
 /* ---- events ---- */
@@ -244,18 +255,19 @@ static void begin_liveness(struct sim_world *w)
 	sim_heal(w);
 	memset(w->clog_until, 0, sizeof(w->clog_until));
 	sim_net_resume(w);
-	for (int i = 0; i < w->k.nodes; i++)
+	for (int i = 0; i < w->n_nodes; i++)
 		if (!w->nodes[i].up)
 			sim_push(w, w->now, SIM_EV_START, i, 0, w->nodes[i].inc, 0);
 	for (int c = 0; c < w->n_clients; c++)
 		w->clients[c].stopped = true;
 }
 
-/* Liveness: every node up, one leader serving, everyone following it and serving. */
+/* Liveness: every node up, one leader serving, everyone (observers too) following it and
+ * serving. */
 static bool roles_settled(struct sim_world *w)
 {
 	int leader = -1;
-	for (int i = 0; i < w->k.nodes; i++) {
+	for (int i = 0; i < w->n_nodes; i++) {
 		struct sim_node *n = &w->nodes[i];
 		if (!n->up || !zk_peer_serving(n->peer))
 			return false;
@@ -264,7 +276,7 @@ static bool roles_settled(struct sim_world *w)
 	}
 	if (leader < 0)
 		return false;
-	for (int i = 0; i < w->k.nodes; i++)
+	for (int i = 0; i < w->n_nodes; i++)
 		if (zk_peer_leader(w->nodes[i].peer) != leader)
 			return false;
 	return true;
@@ -288,15 +300,16 @@ static void liveness_step(struct sim_world *w)
 		return;
 	}
 	if (w->now - w->liveness_start > w->k.liveness_ms) {
-		char st[256];
+		char st[400];
 		size_t l = 0;
-		for (int i = 0; i < w->k.nodes && l < sizeof(st); i++) {
+		for (int i = 0; i < w->n_nodes && l < sizeof(st); i++) {
 			struct sim_node *n = &w->nodes[i];
 			l += (size_t)snprintf(st + l, sizeof(st) - l, " n%d:%s/%s/ep%" PRId64 "/z%" PRIx64, n->sid,
 					      !n->up ? "down"
 					      : zk_peer_state(n->peer) == ZK_PS_LEADING ? "L"
 					      : zk_peer_state(n->peer) == ZK_PS_FOLLOWING ? "F"
-										      : "looking",
+					      : zk_peer_state(n->peer) == ZK_PS_OBSERVING ? "O"
+											  : "looking",
 					      n->up && zk_peer_serving(n->peer) ? "serving" : "-",
 					      n->up ? zk_peer_epoch(n->peer) : -1,
 					      n->up ? (uint64_t)zk_server_db(n->srv)->last_zxid : 0);
@@ -322,16 +335,20 @@ static void build_config(struct sim_world *w)
 	c->max_session_timeout_ms = 20 * c->tick_time_ms;
 	c->client_port = 2181;
 	c->max_client_cnxns = 0;
-	c->n_servers = w->k.nodes;
-	for (int i = 0; i < w->k.nodes; i++) {
+	c->n_servers = w->n_nodes;
+	for (int i = 0; i < w->n_nodes; i++) {
 		struct zk_cfg_server *s = &c->servers[i];
 		memset(s, 0, sizeof(*s));
 		s->id = i + 1;
 		snprintf(s->host, sizeof(s->host), "10.0.0.%d", i + 1);
 		s->quorum_port = 2888;
 		s->election_port = 3888;
+		s->observer = i >= w->k.nodes;
 		s->client_port = -1;
 	}
+	/* An observer's own zoo.cfg also says peerType=observer. */
+	w->cfg_obs = *c;
+	w->cfg_obs.peer_type_observer = true;
 }
 
 static void dispatch(struct sim_world *w, const struct sim_ev *e)
@@ -381,6 +398,9 @@ static void dispatch(struct sim_world *w, const struct sim_ev *e)
 	case SIM_EV_UNCLOG:
 		sim_net_resume(w);
 		break;
+	case SIM_EV_MINORITY:
+		sim_fault_minority(w);
+		break;
 	}
 }
 
@@ -391,14 +411,23 @@ static void world_init(struct sim_world *w, uint64_t seed, const struct sim_opts
 	sim_knobs_from_seed(&w->k, seed);
 	if (o->nodes)
 		w->k.nodes = o->nodes;
+	if (o->set_observers)
+		w->k.observers = o->observers;
+	if (o->minority)
+		w->k.minority_ppm = o->minority > 0 ? 1000000 : 0;
 	if (o->steps)
 		w->k.steps = o->steps;
 	if (o->fault_ms)
 		w->k.fault_ms = o->fault_ms;
 	if (w->k.nodes < 1)
 		w->k.nodes = 1;
-	if (w->k.nodes > SIM_NODES_MAX)
-		w->k.nodes = SIM_NODES_MAX;
+	if (w->k.nodes > SIM_VOTERS_MAX)
+		w->k.nodes = SIM_VOTERS_MAX;
+	if (w->k.observers < 0)
+		w->k.observers = 0;
+	if (w->k.observers > SIM_OBSERVERS_MAX)
+		w->k.observers = SIM_OBSERVERS_MAX;
+	w->n_nodes = w->k.nodes + w->k.observers;
 	w->verbose = o->verbose;
 	w->quiet = o->quiet;
 	sim_rng_seed(&w->rng, seed);
@@ -408,7 +437,7 @@ static void world_init(struct sim_world *w, uint64_t seed, const struct sim_opts
 		abort();
 	build_config(w);
 	sim_net_init(w);
-	for (int i = 0; i < w->k.nodes; i++) {
+	for (int i = 0; i < w->n_nodes; i++) {
 		sim_node_init(w, i);
 		w->nodes[i].logger.fn = node_log;
 		w->nodes[i].logger.ctx = &w->nodes[i];
@@ -420,7 +449,7 @@ static void world_init(struct sim_world *w, uint64_t seed, const struct sim_opts
 
 static void world_fini(struct sim_world *w)
 {
-	for (int i = 0; i < w->k.nodes; i++)
+	for (int i = 0; i < w->n_nodes; i++)
 		sim_node_fini(w, i);
 	sim_clients_fini(w);
 	sim_net_fini(w);
@@ -448,7 +477,7 @@ int sim_run(uint64_t seed, const struct sim_opts *o, struct sim_result *res)
 	world_init(w, seed, o);
 	if (!w->quiet)
 		sim_knobs_print(&w->k, seed);
-	for (int i = 0; i < w->k.nodes; i++)
+	for (int i = 0; i < w->n_nodes; i++)
 		sim_push(w, sim_rng_range(&w->rng, 0, 50), SIM_EV_START, i, 0, w->nodes[i].inc, 0);
 	for (int c = 0; c < w->n_clients; c++)
 		sim_push(w, sim_rng_range(&w->rng, 100, 600), SIM_EV_CLIENT, c, 0, w->clients[c].conn_seq, 0);
@@ -459,6 +488,8 @@ int sim_run(uint64_t seed, const struct sim_opts *o, struct sim_result *res)
 	if (w->k.clog_gap_ms)
 		sim_push(w, sim_gap(w, w->k.clog_gap_ms), SIM_EV_CLOG, 0, 0, 0, 0);
 	sim_push(w, w->k.fault_ms, SIM_EV_PHASE, 0, 0, 0, 0);
+	if (w->k.observers && sim_rng_ppm(&w->rng, w->k.minority_ppm))
+		sim_push(w, sim_rng_range(&w->rng, w->k.fault_ms / 5, w->k.fault_ms * 3 / 5), SIM_EV_MINORITY, 0, 0, 0, 0);
 	struct sim_ev e;
 	while (!w->done && !w->fail.failed && pop(w, &e)) {
 		w->now = e.t;
@@ -486,6 +517,11 @@ int sim_run(uint64_t seed, const struct sim_opts *o, struct sim_result *res)
 	res->trace = w->trace;
 	res->events = w->events;
 	res->end_ms = w->now;
+	res->observers = w->k.observers;
+	res->minority_phases = w->n_minority;
+	res->commit_checks = w->n_commit_checks;
+	res->obs_reads = w->n_obs_reads;
+	res->obs_writes = w->n_obs_writes;
 	if (w->fail.failed && !w->verbose)
 		print_ring(w, o->quiet ? 60 : SIM_LOG_RING);
 	if (!w->quiet || w->fail.failed) {
@@ -495,10 +531,15 @@ int sim_run(uint64_t seed, const struct sim_opts *o, struct sim_result *res)
 		       seed, w->fail.failed ? "FAILED" : "ok", w->events, w->now, w->trace, w->hist_n,
 		       w->n_writes_acked, w->n_reads_ok, w->n_crashes, w->n_partitions, w->n_clogs, w->n_resets, w->n_truncs,
 		       w->n_snaps_recv);
+		if (w->k.observers)
+			printf("  observers=%d: reads=%" PRIu64 " writes acked=%" PRIu64 " commits checked=%" PRIu64
+			       " minority phases=%" PRIu64 "\n",
+			       w->k.observers, w->n_obs_reads, w->n_obs_writes, w->n_commit_checks, w->n_minority);
 		if (w->fail.failed)
-			printf("FAIL seed=%" PRIu64 " check=%s: %s\nreproduce: zk-sim --seed %" PRIu64 " --nodes %d --steps %" PRIu64
-			       " --faults %" PRId64 " -v\n",
-			       seed, w->fail.what, w->fail.detail, seed, w->k.nodes, w->k.steps, w->k.fault_ms);
+			printf("FAIL seed=%" PRIu64 " check=%s: %s\nreproduce: zk-sim --seed %" PRIu64 " --nodes %d --observers %d"
+			       " --steps %" PRIu64 " --faults %" PRId64 "%s -v\n",
+			       seed, w->fail.what, w->fail.detail, seed, w->k.nodes, w->k.observers, w->k.steps, w->k.fault_ms,
+			       o->minority > 0 ? " --minority" : o->minority < 0 ? " --no-minority" : "");
 	}
 	world_fini(w);
 	free(w);

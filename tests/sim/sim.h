@@ -1,6 +1,8 @@
 /* The deterministic simulator of a zkedge ensemble (tests/sim, after TigerBeetle's VOPR): one
  * process, one PRNG from the seed, one event queue ordered by (time, sequence number). It drives
- * N voters (zk_server + zk_peer each, quorum/peer.h) over a simulated network (election links,
+ * N voters and M observers (zk_server + zk_peer each, quorum/peer.h; an observer has
+ * `observer = true` on its server line and peerType=observer in its own config) over a
+ * simulated network (election links,
  * quorum links, client connections: in order within a connection, random delay, resets,
  * partitions that stall traffic as TCP does), simulated disks (pending writes until the
  * "fsync", lost / kept / kept by prefix on a crash) and simulated clients, and checks the
@@ -8,7 +10,15 @@
  *
  * Files: sim.c (the world, the event loop, phases), sim_fault.c (the fault schedule),
  * sim_net.c (links), sim_node.c (a node: start, recovery, effects, crash), sim_client.c
- * (sessions writing unique values), sim_check.c (the checkers and the common history). */
+ * (sessions writing unique values), sim_check.c (the checkers and the common history).
+ *
+ * Node indexes 0..k.nodes-1 are the voters (sids 1..N), k.nodes..n_nodes-1 the observers (sids
+ * N+1..N+M). Observers take client sessions, crash, restart and get partitioned like voters, and
+ * are held to the same history; the checkers also make sure they never sway a quorum: every
+ * commit is durably logged by a majority of the voters, every established leader has a majority
+ * of the voters at its epoch, and in the "minority" phase (a minority of the voters plus all the
+ * observers can talk, every other voter is cut off alone) nothing new commits and no leader is
+ * established for a new epoch. */
 #ifndef ZK_SIM_H
 #define ZK_SIM_H
 
@@ -24,7 +34,9 @@
 
 struct zk_peer;
 
-#define SIM_NODES_MAX 7      /* voters (room for observers later) */
+#define SIM_VOTERS_MAX 7
+#define SIM_OBSERVERS_MAX 4
+#define SIM_NODES_MAX (SIM_VOTERS_MAX + SIM_OBSERVERS_MAX)
 #define SIM_CLIENTS_MAX 8
 #define SIM_LINKS_MAX 512    /* quorum and client connections alive at once */
 #define SIM_OUT_DEPTH 4      /* nested calls into one node (TRUNCATE -> zk_peer_truncated) */
@@ -48,7 +60,8 @@ bool sim_rng_ppm(struct sim_rng *r, uint32_t ppm);
 /* Every knob comes from the seed (sim_knobs_from_seed) and is printed; the command line may
  * override a few. */
 struct sim_knobs {
-	int nodes;
+	int nodes;                            /* voters */
+	int observers;
 	int clients;
 	int64_t delay_min_ms, delay_max_ms;   /* one-way network latency */
 	uint32_t reset_ppm;                   /* per message: the connection resets */
@@ -70,6 +83,8 @@ struct sim_knobs {
 	int64_t fault_ms;                     /* safety phase: faults on */
 	int64_t liveness_ms;                  /* bound on the liveness phase */
 	uint64_t steps;                       /* 0, or a cap on the events of the safety phase */
+	uint32_t minority_ppm;                /* with observers: chance of one minority phase */
+	int64_t minority_min_ms, minority_max_ms;
 };
 
 void sim_knobs_from_seed(struct sim_knobs *k, uint64_t seed);
@@ -132,6 +147,9 @@ struct sim_disk {
 	struct sim_snap *snaps;
 	size_t n_snaps, cap_snaps;
 	int64_t accepted_epoch, current_epoch; /* -1: the file does not exist */
+	/* The last TRUNC that cut records (for the failure reports) */
+	int64_t trunc_t, trunc_lo, trunc_hi;
+	bool trunc_durable;  /* it cut durable records */
 };
 
 /* ---- history ---- */
@@ -173,7 +191,8 @@ struct sim_applied {
 /* ---- node ---- */
 
 struct sim_node {
-	int sid;             /* 1..N */
+	int sid;             /* 1..N voters, N+1..N+M observers */
+	bool observer;
 	bool up;
 	uint32_t inc;        /* incarnation: bumped by every crash and start */
 	int64_t mono_off;    /* node mono clock = world time + mono_off */
@@ -257,6 +276,7 @@ enum sim_ev_kind {
 	SIM_EV_PHASE,       /* the safety phase ends: heal, restart, watch for liveness */
 	SIM_EV_CLOG,        /* stall one direction between two nodes for a while */
 	SIM_EV_UNCLOG,
+	SIM_EV_MINORITY,    /* the minority phase starts (it ends as a partition does) */
 };
 
 struct sim_ev {
@@ -285,15 +305,27 @@ struct sim_world {
 	uint64_t events;
 	struct sim_ev *heap;
 	size_t heap_n, heap_cap;
-	struct zk_config cfg;
+	struct zk_config cfg;      /* the voters' zoo.cfg */
+	struct zk_config cfg_obs;  /* the observers': the same plus peerType=observer */
+	int n_nodes;               /* voters + observers */
 	struct sim_node nodes[SIM_NODES_MAX];
 	struct sim_link links[SIM_LINKS_MAX];
-	/* election link of nodes i < j: elinks[i][j] is a link index */
+	/* election link of nodes i < j: elinks[i][j] is a link index, -1 between two observers
+	 * (they never talk: an observer sends only to voters and answers no one) */
 	int elinks[SIM_NODES_MAX][SIM_NODES_MAX];
 	bool blocked[SIM_NODES_MAX][SIM_NODES_MAX]; /* [from][to] */
 	int64_t clog_until[SIM_NODES_MAX][SIM_NODES_MAX]; /* [from][to]: stalled before this time */
 	bool partitioned;
 	int64_t partition_end;
+	/* The minority phase (a partition): only minority_side (a minority of the voters and every
+	 * observer) can talk to each other; every other voter is alone. */
+	bool minority;
+	bool minority_side[SIM_NODES_MAX];
+	int64_t minority_start, minority_quiet_at; /* from quiet_at: no leader, no commit at all */
+	bool minority_quiet;
+	size_t minority_hist_n;    /* history length when the quiet part began */
+	int64_t minority_max_zxid; /* the newest zxid in a cut-off voter's log at the start */
+	int64_t minority_max_epoch; /* the newest acceptedEpoch of a cut-off voter at the start */
 	struct sim_client clients[SIM_CLIENTS_MAX + 1]; /* the last one is the liveness probe */
 	int n_clients;
 	bool faults_on;
@@ -312,6 +344,7 @@ struct sim_world {
 	/* counters for the summary */
 	uint64_t n_crashes, n_partitions, n_clogs, n_resets, n_writes_acked, n_reads_ok, n_truncs, n_snaps_recv;
 	uint64_t n_snapshots, n_elections_won;
+	uint64_t n_commit_checks, n_minority, n_obs_reads, n_obs_writes;
 	int64_t converged_at;    /* liveness: when every node was level */
 	bool liveness;           /* the liveness phase has begun */
 	int64_t liveness_start;
@@ -334,6 +367,7 @@ void sim_fault_crash(struct sim_world *w);
 void sim_fault_partition(struct sim_world *w);
 void sim_fault_clog(struct sim_world *w);
 void sim_heal(struct sim_world *w);
+void sim_fault_minority(struct sim_world *w);
 
 /* sim_net.c */
 void sim_net_init(struct sim_world *w);
@@ -383,6 +417,8 @@ void sim_node_client_open(struct sim_world *w, int i, uint64_t conn_id, int clie
 void sim_node_client_bytes(struct sim_world *w, int i, uint64_t conn_id, const uint8_t *p, size_t len);
 void sim_node_client_closed(struct sim_world *w, int i, uint64_t conn_id);
 int64_t sim_node_digest(struct sim_node *n);
+/* The node's own zoo.cfg (observers: peerType=observer). */
+const struct zk_config *sim_node_cfg(const struct sim_world *w, int i);
 
 /* sim_client.c */
 void sim_clients_init(struct sim_world *w);
@@ -407,6 +443,9 @@ bool sim_all_level(struct sim_world *w);
 /* Command-line overrides of the seed's knobs (0 = the seed's choice). */
 struct sim_opts {
 	int nodes;
+	int observers;      /* with set_observers: exactly this many (0 = none) */
+	bool set_observers;
+	int minority;       /* 1 = always a minority phase (when there are observers), -1 = never */
 	uint64_t steps;
 	int64_t fault_ms;
 	bool verbose;  /* every event and node log line to stdout */
@@ -421,6 +460,8 @@ struct sim_result {
 	uint64_t trace;
 	uint64_t events;
 	int64_t end_ms;
+	int observers;
+	uint64_t minority_phases, commit_checks, obs_reads, obs_writes;
 };
 int sim_run(uint64_t seed, const struct sim_opts *o, struct sim_result *res);
 

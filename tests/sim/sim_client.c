@@ -1,7 +1,8 @@
-/* Simulated clients: each holds a session on a random member, issues one request at a time
- * (create of a new path with a unique value, setData of a path it created, getData), moves to
- * another member when its connection drops or a reply takes longer than the read timeout (two
- * thirds of the session timeout, as the Java client), and starts a new session when the old one
+/* Simulated clients: each holds a session on a random member (a voter or an observer: an
+ * observer serves the reads and forwards the writes), issues one request at a time (create of
+ * a new path with a unique value, setData of a path it created, getData), moves to another
+ * member when its connection drops or a reply takes longer than the read timeout (two thirds of
+ * the session timeout, as the Java client), and starts a new session when the old one
  * expired. Every write answered with err 0 is recorded with its session, xid and zxid: the
  * final check finds each one in the common history. Replies are checked as they come: in
  * request order, zxids never older than one the client has seen, a created path readable by
@@ -72,7 +73,7 @@ static void disconnect(struct sim_world *w, struct sim_client *cl, const char *w
 
 static void connect_to_node(struct sim_world *w, struct sim_client *cl)
 {
-	int i = (int)sim_rng_range(&w->rng, 0, w->k.nodes - 1);
+	int i = (int)sim_rng_range(&w->rng, 0, w->n_nodes - 1); /* voters and observers alike */
 	struct sim_node *n = &w->nodes[i];
 	if (!n->up) {
 		wake(w, cl, w->now + sim_rng_range(&w->rng, 20, 200)); /* refused */
@@ -233,6 +234,8 @@ static void on_reply(struct sim_world *w, struct sim_client *cl, int32_t xid, in
 			return;
 		}
 		w->n_reads_ok++;
+		if (cl->node >= 0 && w->nodes[cl->node].observer)
+			w->n_obs_reads++;
 		return;
 	}
 	if (err)
@@ -252,6 +255,8 @@ static void on_reply(struct sim_world *w, struct sim_client *cl, int32_t xid, in
 	a->create = cl->wait_op == ZK_OP_CREATE;
 	snprintf(a->path, sizeof(a->path), "%s", cl->wait_path);
 	w->n_writes_acked++;
+	if (cl->node >= 0 && w->nodes[cl->node].observer)
+		w->n_obs_writes++;
 	if (k >= 0)
 		cl->acked_seq[k] = (int32_t)cl->seq;
 	if (cl->probe)

@@ -50,8 +50,12 @@ static void dir_clear(struct sim_dir *d)
 
 void sim_net_init(struct sim_world *w)
 {
-	for (int i = 0; i < w->k.nodes; i++)
-		for (int j = i + 1; j < w->k.nodes; j++) {
+	for (int i = 0; i < w->n_nodes; i++)
+		for (int j = i + 1; j < w->n_nodes; j++) {
+			if (i >= w->k.nodes && j >= w->k.nodes) { /* two observers (nodes are set up after this) */
+				w->elinks[i][j] = w->elinks[j][i] = -1;
+				continue;
+			}
 			int li = sim_link_new(w, SIM_LK_ELECT, i, ZK_LINK_ELECT_BASE | (uint64_t)(j + 1), j,
 					      ZK_LINK_ELECT_BASE | (uint64_t)(i + 1));
 			w->links[li].up = false;
@@ -342,11 +346,17 @@ static uint8_t *dup_bytes(const uint8_t *p, size_t len)
 void sim_elect_send(struct sim_world *w, int from, int64_t to_sid, const uint8_t *p, size_t len)
 {
 	struct sim_node *n = &w->nodes[from];
-	if (to_sid < 1 || to_sid > w->k.nodes || to_sid == n->sid) {
+	if (to_sid < 1 || to_sid > w->n_nodes || to_sid == n->sid) {
 		sim_fail(w, "bad-send", "n%d sent an election frame to sid %lld", n->sid, (long long)to_sid);
 		return;
 	}
 	int to = (int)to_sid - 1;
+	if (w->elinks[from][to] < 0) {
+		/* FastLeaderElection: an observer notifies only voters and never answers. */
+		sim_fail(w, "observer-elect", "observer n%d sent an election notification to observer n%d", n->sid,
+			 (int)to_sid);
+		return;
+	}
 	free(n->elect_last[to_sid]);
 	n->elect_last[to_sid] = dup_bytes(p, len);
 	n->elect_last_len[to_sid] = len;
@@ -401,8 +411,8 @@ void sim_elect_reconnect(struct sim_world *w, int li, uint32_t gen)
 
 void sim_elect_node_up(struct sim_world *w, int i)
 {
-	for (int j = 0; j < w->k.nodes; j++)
-		if (j != i && w->nodes[j].up)
+	for (int j = 0; j < w->n_nodes; j++)
+		if (j != i && w->nodes[j].up && w->elinks[i][j] >= 0)
 			schedule_reconnect(w, w->elinks[i][j]);
 }
 
@@ -410,11 +420,16 @@ void sim_elect_node_up(struct sim_world *w, int i)
 
 void sim_dial(struct sim_world *w, int from, uint64_t link_id, int64_t sid)
 {
-	if (sid < 1 || sid > w->k.nodes) {
+	if (sid < 1 || sid > w->n_nodes) {
 		sim_fail(w, "bad-dial", "n%d dialed sid %lld", from + 1, (long long)sid);
 		return;
 	}
 	int to = (int)sid - 1;
+	if (w->nodes[to].observer) {
+		/* Learners dial the elected leader, and an observer is never elected. */
+		sim_fail(w, "observer-dialed", "n%d dialed observer n%d as its leader", from + 1, (int)sid);
+		return;
+	}
 	int64_t t;
 	if (w->nodes[to].up && sim_reachable(w, from, to) && sim_reachable(w, to, from))
 		t = w->now + 2 * sim_delay(w);

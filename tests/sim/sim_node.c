@@ -35,12 +35,18 @@ void sim_node_init(struct sim_world *w, int i)
 	struct sim_node *n = &w->nodes[i];
 	memset(n, 0, sizeof(*n));
 	n->sid = i + 1;
+	n->observer = i >= w->k.nodes;
 	n->w = w;
 	n->disk.accepted_epoch = -1;
 	n->disk.current_epoch = -1;
 	for (int d = 0; d < SIM_OUT_DEPTH; d++)
 		zk_out_init(&n->outs[d]);
 	sim_applied_reset(&n->ap, 0, 0);
+}
+
+const struct zk_config *sim_node_cfg(const struct sim_world *w, int i)
+{
+	return w->nodes[i].observer ? &w->cfg_obs : &w->cfg;
 }
 
 static void free_elect_memory(struct sim_node *n)
@@ -220,7 +226,7 @@ void sim_node_start(struct sim_world *w, int i)
 	n->up = true;
 	n->mono_off = sim_rng_range(&w->rng, 1000000, 100000000);
 	struct zk_now now = sim_node_now(w, n);
-	n->srv = zk_server_new(&w->cfg, now, &n->logger);
+	n->srv = zk_server_new(sim_node_cfg(w, i), now, &n->logger);
 	if (!n->srv) {
 		sim_fail(w, "start", "n%d: zk_server_new failed", n->sid);
 		return;
@@ -232,14 +238,14 @@ void sim_node_start(struct sim_world *w, int i)
 	int64_t last = zk_server_db(n->srv)->last_zxid;
 	int64_t acc = n->disk.accepted_epoch >= 0 ? n->disk.accepted_epoch : last >> 32;
 	int64_t cur = n->disk.current_epoch >= 0 ? n->disk.current_epoch : last >> 32;
-	n->peer = zk_peer_new(&w->cfg, n->sid, n->srv, &n->logger, sim_rng_next(&w->rng));
+	n->peer = zk_peer_new(sim_node_cfg(w, i), n->sid, n->srv, &n->logger, sim_rng_next(&w->rng));
 	if (!n->peer) {
 		sim_fail(w, "start", "n%d: zk_peer_new failed", n->sid);
 		return;
 	}
 	zk_peer_set_epochs(n->peer, acc, cur);
-	sim_logf(w, "start n%d (#%u) zxid=0x%" PRIx64 " accepted=%" PRId64 " current=%" PRId64 " log=%zu snaps=%zu", n->sid,
-		 n->inc, (uint64_t)last, acc, cur, n->disk.n_recs, n->disk.n_snaps);
+	sim_logf(w, "start n%d%s (#%u) zxid=0x%" PRIx64 " accepted=%" PRId64 " current=%" PRId64 " log=%zu snaps=%zu",
+		 n->sid, n->observer ? " (observer)" : "", n->inc, (uint64_t)last, acc, cur, n->disk.n_recs, n->disk.n_snaps);
 	struct zk_out *o = sim_call_begin(w, i);
 	zk_peer_start(n->peer, now, o);
 	sim_call_end(w, i);
@@ -323,7 +329,17 @@ static void do_truncate(struct sim_world *w, int i, int64_t zxid)
 	w->n_truncs++;
 	sim_logf(w, "n%d TRUNCATE after 0x%" PRIx64 " (log had up to 0x%" PRIx64 ")", n->sid, (uint64_t)zxid,
 		 n->disk.n_recs ? (uint64_t)n->disk.recs[n->disk.n_recs - 1].zxid : 0);
-	disk_cut_after(&n->disk, zxid);
+	struct sim_disk *d = &n->disk;
+	if (d->n_recs && d->recs[d->n_recs - 1].zxid > zxid) {
+		d->trunc_t = w->now;
+		d->trunc_hi = d->recs[d->n_recs - 1].zxid;
+		d->trunc_durable = false;
+		for (size_t r = d->n_recs; r > 0 && d->recs[r - 1].zxid > zxid; r--) {
+			d->trunc_lo = d->recs[r - 1].zxid;
+			d->trunc_durable |= d->recs[r - 1].durable;
+		}
+	}
+	disk_cut_after(d, zxid);
 	struct zk_now now = sim_node_now(w, n);
 	int rc = zk_server_reset_db(n->srv, now);
 	if (!rc)
@@ -509,6 +525,14 @@ void sim_node_qbytes(struct sim_world *w, int i, int li, int s, const uint8_t *p
 		if (r < 0) {
 			sim_fail(w, "quorum-stream", "n%d: undecodable bytes on link 0x%llx (rc=%d)", n->sid,
 				 (unsigned long long)id, r);
+			return;
+		}
+		int from = l->end[1 - s];
+		if (r == ZK_QF_PACKET && q.type == ZK_QP_ACK && from < w->n_nodes && w->nodes[from].observer &&
+		    (q.zxid & 0xffffffffLL)) {
+			/* Observers ACK NEWLEADER and UPTODATE (zxid epoch << 32), never a proposal. */
+			sim_fail(w, "observer-ack", "observer n%d ACKed zxid 0x%" PRIx64 " to n%d", from + 1, (uint64_t)q.zxid,
+				 n->sid);
 			return;
 		}
 		struct zk_now now = sim_node_now(w, n);

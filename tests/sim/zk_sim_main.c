@@ -1,7 +1,8 @@
 /* zk-sim: runs one seed of the simulator (sim.h) and prints its knobs, a summary with the trace
  * hash, and on failure the check that failed with the last trace lines.
  *
- *   zk-sim --seed S [--nodes N] [--steps K] [--faults MS] [-v] [-q]
+ *   zk-sim --seed S [--nodes N] [--observers M] [--minority | --no-minority] [--steps K] [--faults MS]
+ *          [-v] [-q]
  *
  * Exit status 0 = every check passed, 1 = a check failed, 2 = usage. */
 #include <inttypes.h>
@@ -13,12 +14,17 @@
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: zk-sim --seed S [--nodes N] [--steps K] [--faults MS] [-v] [-q]\n"
-			"  --nodes N    voters (default: from the seed, 3 or 5)\n"
+	fprintf(stderr, "usage: zk-sim --seed S [--nodes N] [--observers M] [--minority | --no-minority] [--steps K]\n"
+			"              [--faults MS] [-v] [-q]\n"
+			"  --nodes N    voters (default: from the seed, 3 or 5; at most %d)\n"
+			"  --observers M  observers (default: from the seed, 0 to 3; at most %d)\n"
+			"  --minority   with observers: always a minority phase (a minority of the voters plus\n"
+			"               the observers can talk, nothing may commit); --no-minority: never\n"
 			"  --steps K    end the fault phase after K events (default: by simulated time)\n"
 			"  --faults MS  length of the fault phase in simulated ms (default: from the seed)\n"
 			"  -v           print every node log line and simulator event\n"
-			"  -q           print only the result line\n");
+			"  -q           print only the result line\n",
+		SIM_VOTERS_MAX, SIM_OBSERVERS_MAX);
 }
 
 int main(int argc, char **argv)
@@ -36,6 +42,14 @@ int main(int argc, char **argv)
 		} else if (!strcmp(a, "--nodes") && v) {
 			o.nodes = atoi(v);
 			i++;
+		} else if (!strcmp(a, "--observers") && v) {
+			o.observers = atoi(v);
+			o.set_observers = true;
+			i++;
+		} else if (!strcmp(a, "--minority")) {
+			o.minority = 1;
+		} else if (!strcmp(a, "--no-minority")) {
+			o.minority = -1;
 		} else if (!strcmp(a, "--steps") && v) {
 			o.steps = strtoull(v, NULL, 0);
 			i++;
@@ -51,13 +65,14 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (!have_seed || o.nodes < 0 || o.nodes > SIM_NODES_MAX) {
+	if (!have_seed || o.nodes < 0 || o.nodes > SIM_VOTERS_MAX || o.observers < 0 || o.observers > SIM_OBSERVERS_MAX) {
 		usage();
 		return 2;
 	}
 	struct sim_result r;
 	int rc = sim_run(seed, &o, &r);
 	if (o.quiet && !r.failed)
-		printf("seed=%" PRIu64 " ok trace=%016" PRIx64 "\n", seed, r.trace);
+		printf("seed=%" PRIu64 " ok trace=%016" PRIx64 " observers=%d minority=%" PRIu64 "\n", seed, r.trace,
+		       r.observers, r.minority_phases);
 	return rc ? 1 : 0;
 }
