@@ -181,6 +181,15 @@ static bool on_info(struct zk_leader *l, struct zk_now now, struct zk_lh *h, con
 	int64_t their_accepted = q->zxid >> 32;
 	zk_logf(&l->p->log, ZK_LOG_INFO, "learner sid=%" PRId64 " observer=%d acceptedEpoch=%" PRId64 " connected", h->sid,
 		h->observer, their_accepted);
+	if (l->epoch_fixed && their_accepted > l->epoch) {
+		/* It promised a newer epoch to a leader that never established: it cannot follow us
+		 * and would loop between election and us forever. A new election gets an epoch above
+		 * every promise (ZooKeeper's learner only drops the link, and stays out). */
+		zk_logf(&l->p->log, ZK_LOG_WARN, "learner sid=%" PRId64 " accepted epoch %" PRId64 " above ours %" PRId64
+			": new election", h->sid, their_accepted, l->epoch);
+		zk_peer_become_looking(l->p, now, "a learner accepted a newer epoch", out);
+		return false;
+	}
 	if (l->epoch_fixed) {
 		send_leaderinfo(l, h, out);
 		return true;
