@@ -12,16 +12,31 @@
  *       there is no client back-off beyond that, so the figure is the servers' own.
  *   zkfailover --hosts ... --status
  *       The role of each member: leader, follower, observer, standalone or down.
- *   zkfailover --hosts ... --wait-whole S
+ *   zkfailover --hosts ... --wait-whole S [--observers K]
  *       Waits up to S seconds until the ensemble is whole: every member answers srvr, exactly
  *       one says leader and the rest follower, and (if its mntr has the key) the leader counts
- *       members - 1 zk_synced_followers.
+ *       members - 1 zk_synced_followers. With --observers K the last K of --hosts must say
+ *       observer instead, and the voters are the others.
+ *   zkfailover --hosts ... --lag S [--via N] [--watch M,M,...] [--interval-ms 10]
+ *       Observer lag: a persistent watch (addWatch) on --path on each watched member (default:
+ *       every member whose srvr says observer), then for S seconds a setData of --path through
+ *       member --via (default: the leader) every --interval-ms, one at a time. For each write
+ *       and watcher, the time from the write's reply (committed and applied by the member
+ *       written through) to the watcher's NodeDataChanged notification: commit to visible on
+ *       that member; also from the send.
+ *   zkfailover --hosts H:P --catchup ZXID [--since UNIXTIME] [--wait S]
+ *       Polls the first member's srvr every 10 ms until it serves and its Zxid reaches ZXID;
+ *       prints both times, from --since (seconds since the epoch, e.g. when the member was
+ *       started) or from our own start.
+ *   zkfailover --hosts H:P --4lw CMD
+ *       Prints the member's answer to a four-letter word (each member's, with --hosts lists).
  *
  * The --pids are given in the order of --hosts (member i = --hosts entry i); only the leader's
  * pid is ever signalled. Every wait has a bound. Output: one line of key=value on stdout,
  * progress on stderr starting with '#'. Exit 0 ok, 1 failed or timed out, 2 usage. */
 #include <errno.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <netdb.h>
 #include <poll.h>
 #include <signal.h>
@@ -65,6 +80,15 @@ static struct {
 	int value_size;
 	char path[ZKB_PATH_MAX];
 	bool status, wait_whole;
+	int observers;           /* --wait-whole / --status: the last K members are observers */
+	double lag_s;            /* --lag: seconds of probing, 0 = not this mode */
+	int watch[MEMBERS_MAX];  /* --watch: 1-based members */
+	int nwatch;
+	int interval_ms;
+	bool catchup;
+	int64_t catchup_zxid;
+	double since;            /* --catchup: CLOCK_REALTIME seconds the times count from, 0 = now */
+	char fourlw_cmd[8];
 } opt = {
 	.follower = 1,
 	.pre_s = 1,
@@ -75,6 +99,7 @@ static struct {
 	.handshake_timeout_ms = 2000,
 	.value_size = 100,
 	.path = "/zkfailover",
+	.interval_ms = 10,
 };
 
 static void usage(FILE *f)
@@ -94,7 +119,15 @@ static void usage(FILE *f)
 		"                          of the negotiated one counts as a lost connection\n"
 		"  --handshake-timeout MS  give up on one connect + ConnectResponse after MS (2000)\n"
 		"  --value-size B          bytes per setData (100)\n"
-		"  --path P                the node written (/zkfailover; created if missing)\n");
+		"  --path P                the node written (/zkfailover; created if missing)\n"
+		"       zkfailover --hosts ... --wait-whole S --observers K   the last K members observe\n"
+		"       zkfailover --hosts ... --lag S [--via N] [--watch M,...] [--interval-ms 10]\n"
+		"                          observer lag: write through N (default the leader), time each\n"
+		"                          write's reply to the watch notification on each watched member\n"
+		"                          (default every observer)\n"
+		"       zkfailover --hosts H:P --catchup ZXID [--since T] [--wait S]\n"
+		"                          time until the member serves and its srvr Zxid reaches ZXID\n"
+		"       zkfailover --hosts H:P --4lw CMD   print a four-letter word's answer\n");
 }
 
 static double ms_since(uint64_t t0, uint64_t t1)
@@ -168,7 +201,8 @@ static bool num(const char *s, double lo, double hi, double *out)
 }
 
 enum { O_HOSTS = 256, O_PIDS, O_VIA, O_FOLLOWER, O_PRE, O_TIMEOUT, O_WAIT, O_RETRY, O_STO, O_HTO, O_VSIZE,
-       O_PATH, O_STATUS, O_WHOLE, O_HELP };
+       O_PATH, O_STATUS, O_WHOLE, O_OBSERVERS, O_LAG, O_WATCH, O_INTERVAL, O_CATCHUP, O_SINCE, O_4LW,
+       O_HELP };
 
 static const struct option long_opts[] = {
 	{"hosts", 1, 0, O_HOSTS}, {"pids", 1, 0, O_PIDS}, {"via", 1, 0, O_VIA},
@@ -176,13 +210,33 @@ static const struct option long_opts[] = {
 	{"pre", 1, 0, O_PRE}, {"timeout", 1, 0, O_TIMEOUT}, {"wait", 1, 0, O_WAIT},
 	{"retry-ms", 1, 0, O_RETRY}, {"session-timeout", 1, 0, O_STO},
 	{"handshake-timeout", 1, 0, O_HTO}, {"value-size", 1, 0, O_VSIZE}, {"path", 1, 0, O_PATH},
-	{"status", 0, 0, O_STATUS}, {"wait-whole", 1, 0, O_WHOLE}, {"help", 0, 0, O_HELP},
+	{"status", 0, 0, O_STATUS}, {"wait-whole", 1, 0, O_WHOLE}, {"observers", 1, 0, O_OBSERVERS},
+	{"lag", 1, 0, O_LAG}, {"watch", 1, 0, O_WATCH}, {"interval-ms", 1, 0, O_INTERVAL},
+	{"catchup", 1, 0, O_CATCHUP}, {"since", 1, 0, O_SINCE}, {"4lw", 1, 0, O_4LW},
+	{"help", 0, 0, O_HELP},
 	{0, 0, 0, 0},
 };
+
+static int parse_watch(const char *list)
+{
+	char buf[512];
+	if (snprintf(buf, sizeof(buf), "%s", list) >= (int)sizeof(buf))
+		return -1;
+	opt.nwatch = 0;
+	for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		char *end;
+		long v = strtol(t, &end, 10);
+		if (*end || v < 1 || v > MEMBERS_MAX || opt.nwatch == MEMBERS_MAX)
+			return -1;
+		opt.watch[opt.nwatch++] = (int)v;
+	}
+	return opt.nwatch ? 0 : -1;
+}
 
 static int parse_one(int c, const char *a)
 {
 	double v;
+	char *end;
 	switch (c) {
 	case O_HOSTS: return parse_list(a, false);
 	case O_PIDS: return parse_list(a, true);
@@ -199,6 +253,18 @@ static int parse_one(int c, const char *a)
 		return a[0] == '/' && snprintf(opt.path, sizeof(opt.path), "%s", a) < (int)sizeof(opt.path) ? 0 : -1;
 	case O_STATUS: opt.status = true; return 0;
 	case O_WHOLE: opt.wait_whole = true; return num(a, 0, 86400, &opt.wait_s) ? 0 : -1;
+	case O_OBSERVERS: return num(a, 0, MEMBERS_MAX, &v) ? (opt.observers = (int)v, 0) : -1;
+	case O_LAG: return num(a, 0.1, 86400, &opt.lag_s) ? 0 : -1;
+	case O_WATCH: return parse_watch(a);
+	case O_INTERVAL: return num(a, 0, 60000, &v) ? (opt.interval_ms = (int)v, 0) : -1;
+	case O_CATCHUP:
+		errno = 0;
+		opt.catchup_zxid = (int64_t)strtoull(a, &end, 0);
+		opt.catchup = true;
+		return errno || end == a || *end ? -1 : 0;
+	case O_SINCE: return num(a, 0, 1e11, &opt.since) ? 0 : -1;
+	case O_4LW:
+		return strlen(a) == 4 ? (snprintf(opt.fourlw_cmd, sizeof(opt.fourlw_cmd), "%s", a), 0) : -1;
 	default: return -1;
 	}
 }
@@ -309,11 +375,17 @@ static int fourlw(const struct zkb_host *h, const char *cmd, char *out, size_t c
 	return got ? 0 : -1;
 }
 
-static enum role role_of(int i)
+/* The member's role from srvr, and its Zxid line (-1 when absent) if zxid is not NULL. */
+static enum role srvr_info(int i, int64_t *zxid)
 {
 	char buf[4096];
+	if (zxid)
+		*zxid = -1;
 	if (fourlw(&opt.m[i].h, "srvr", buf, sizeof(buf)) < 0)
 		return R_DOWN;
+	const char *z = strstr(buf, "Zxid: ");
+	if (zxid && z)
+		*zxid = (int64_t)strtoull(z + 6, NULL, 0);
 	const char *mode = strstr(buf, "Mode: ");
 	if (!mode)
 		return R_LOOKING; /* "This ZooKeeper instance is not currently serving requests" */
@@ -329,19 +401,35 @@ static enum role role_of(int i)
 	return R_OTHER;
 }
 
-/* zk_synced_followers from the member's mntr, or -1 when it has no such line. */
-static int synced_followers(int i)
+static enum role role_of(int i)
+{
+	return srvr_info(i, NULL);
+}
+
+/* The value of `key` at the start of a line of a mntr answer, or -1 when there is none. */
+static int mntr_value(const char *buf, const char *key)
+{
+	size_t kl = strlen(key);
+	for (const char *k = buf; (k = strstr(k, key)) != NULL; k += kl) {
+		if ((k != buf && k[-1] != '\n') || (k[kl] != ' ' && k[kl] != '\t'))
+			continue;
+		k += kl;
+		while (*k == ' ' || *k == '\t')
+			k++;
+		return atoi(k);
+	}
+	return -1;
+}
+
+/* zk_synced_followers and zk_synced_observers from the member's mntr (-1 when absent). */
+static int synced_learners(int i, int *observers)
 {
 	static char buf[65536];
+	*observers = -1;
 	if (fourlw(&opt.m[i].h, "mntr", buf, sizeof(buf)) < 0)
 		return -1;
-	const char *k = strstr(buf, "zk_synced_followers");
-	if (!k)
-		return -1;
-	k += strlen("zk_synced_followers");
-	while (*k == ' ' || *k == '\t')
-		k++;
-	return atoi(k);
+	*observers = mntr_value(buf, "zk_synced_observers");
+	return mntr_value(buf, "zk_synced_followers");
 }
 
 /* Roles of all members; returns the leader's index or -1 when there is not exactly one. */
@@ -366,21 +454,23 @@ static void roles_str(const enum role *r, char *out, size_t cap)
 		len += (size_t)snprintf(out + len, cap - len, "%s%d:%s", i ? "," : "", i + 1, role_names[r[i]]);
 }
 
-/* Whole: one leader, every other member a follower, and the leader's mntr (when it has the
- * key) counting all of them as synced. */
-static bool whole(enum role *r, int *leader_out, int *synced_out)
+/* Whole: one leader, every other voter a follower, every observer (the last --observers
+ * members) an observer, and the leader's mntr (when it has the key) counting all the
+ * followers as synced. */
+static bool whole(enum role *r, int *leader_out, int *synced_out, int *synced_obs_out)
 {
+	int voters = opt.n - opt.observers;
 	int leader = roles(r);
 	*leader_out = leader;
-	*synced_out = -1;
-	if (leader < 0)
+	*synced_out = *synced_obs_out = -1;
+	if (leader < 0 || leader >= voters)
 		return false;
 	for (int i = 0; i < opt.n; i++)
-		if (i != leader && r[i] != R_FOLLOWER)
+		if (i != leader && r[i] != (i < voters ? R_FOLLOWER : R_OBSERVER))
 			return false;
-	int s = synced_followers(leader);
+	int s = synced_learners(leader, synced_obs_out);
 	*synced_out = s;
-	return s < 0 || s >= opt.n - 1;
+	return s < 0 || s >= voters - 1;
 }
 
 static int cmd_status(void)
@@ -397,14 +487,20 @@ static int cmd_wait_whole(void)
 {
 	uint64_t t0 = zkb_now_ns(), deadline = t0 + (uint64_t)(opt.wait_s * 1e9);
 	enum role r[MEMBERS_MAX];
-	int leader, synced;
-	char buf[512];
+	int leader, synced, synced_obs;
+	char buf[512], obs[64] = "";
+	if (opt.observers >= opt.n) {
+		fprintf(stderr, "zkfailover: --observers must leave at least one voter\n");
+		return 2;
+	}
 	for (;;) {
-		bool ok = whole(r, &leader, &synced);
+		bool ok = whole(r, &leader, &synced, &synced_obs);
 		if (ok || zkb_now_ns() >= deadline) {
 			roles_str(r, buf, sizeof(buf));
-			printf("whole %s ms=%.1f roles=%s leader=%d synced_followers=%d\n", ok ? "ok" : "timeout",
-			       ms_since(t0, zkb_now_ns()), buf, leader + 1, synced);
+			if (opt.observers)
+				snprintf(obs, sizeof(obs), " observers=%d synced_observers=%d", opt.observers, synced_obs);
+			printf("whole %s ms=%.1f roles=%s leader=%d synced_followers=%d%s\n", ok ? "ok" : "timeout",
+			       ms_since(t0, zkb_now_ns()), buf, leader + 1, synced, obs);
 			return ok ? 0 : 1;
 		}
 		sleep_ms(50);
@@ -722,6 +818,323 @@ static int cmd_trial(void)
 	return 0;
 }
 
+/* ---- four-letter word, catch-up ---- */
+
+static int cmd_fourlw(void)
+{
+	static char buf[1 << 20];
+	int rc = 0;
+	for (int i = 0; i < opt.n; i++) {
+		if (opt.n > 1)
+			printf("# member %d %s\n", i + 1, opt.m[i].spec);
+		if (fourlw(&opt.m[i].h, opt.fourlw_cmd, buf, sizeof(buf)) < 0) {
+			rc = 1;
+			continue;
+		}
+		fputs(buf, stdout);
+	}
+	return rc;
+}
+
+static double realtime_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Times count from --since (CLOCK_REALTIME), or from our start. */
+static int cmd_catchup(void)
+{
+	double base = opt.since > 0 ? opt.since : realtime_s();
+	uint64_t deadline = zkb_now_ns() + (uint64_t)(opt.wait_s * 1e9);
+	double serving_ms = -1;
+	int64_t zxid = -1;
+	unsigned long polls = 0;
+	enum role r = R_DOWN;
+	for (;;) {
+		polls++;
+		r = srvr_info(0, &zxid);
+		double ms = (realtime_s() - base) * 1000.0;
+		if (r != R_DOWN && r != R_LOOKING && serving_ms < 0)
+			serving_ms = ms;
+		if (serving_ms >= 0 && zxid >= opt.catchup_zxid) {
+			printf("catchup ok ms=%.1f serving_ms=%.1f zxid=0x%" PRIx64 " target=0x%" PRIx64
+			       " mode=%s polls=%lu\n", ms, serving_ms, (uint64_t)zxid, (uint64_t)opt.catchup_zxid,
+			       role_names[r], polls);
+			return 0;
+		}
+		if (zkb_now_ns() >= deadline) {
+			printf("catchup timeout ms=%.1f serving_ms=%.1f zxid=0x%" PRIx64 " target=0x%" PRIx64
+			       " mode=%s polls=%lu\n", ms, serving_ms, (uint64_t)(zxid < 0 ? 0 : zxid),
+			       (uint64_t)opt.catchup_zxid, role_names[r], polls);
+			return 1;
+		}
+		sleep_ms(10);
+	}
+}
+
+/* ---- observer lag ---- */
+
+struct watcher {
+	struct session s;
+	uint64_t t_seen;     /* notification for the current write, 0 = not yet */
+	uint64_t last_send;  /* for pings: the session is otherwise idle */
+};
+
+/* addWatch(path, PERSISTENT) on the session; returns the reply's err. */
+static int32_t add_watch(struct session *s)
+{
+	struct zk_wbuf w;
+	bool to;
+	zk_wbuf_init(&w);
+	int32_t xid = ++s->xid;
+	size_t f = zk_jw_frame_begin(&w);
+	zk_jw_int(&w, xid);
+	zk_jw_int(&w, ZK_OP_ADDWATCH);
+	zk_jw_cstr(&w, opt.path);
+	zk_jw_int(&w, 0); /* AddWatchMode.PERSISTENT */
+	zk_jw_frame_end(&w, f);
+	int32_t err = w.err ? ZMARSHALLINGERROR : sess_call(s, &w, xid, &to);
+	zk_wbuf_fini(&w);
+	return err;
+}
+
+static int send_frame(int fd, struct zk_wbuf *w)
+{
+	int rc = w->err == 0 ? write_all(fd, w->p, w->len) : -1;
+	zk_wbuf_reset(w);
+	return rc;
+}
+
+/* A notification frame (already read into `frame`, n bytes) is a NodeDataChanged of our path? */
+static bool is_our_change(int n)
+{
+	struct zk_rbuf r;
+	zk_rbuf_init(&r, frame + 16, (size_t)n - 16, FRAME_MAX);
+	int32_t type = zk_jr_int(&r);
+	(void)zk_jr_int(&r);
+	struct zk_bytes p = zk_jr_buffer(&r);
+	return !r.err && type == ZK_EV_DATA_CHANGED && p.len == (int32_t)strlen(opt.path) &&
+	       !memcmp(p.p, opt.path, (size_t)p.len);
+}
+
+static int cmd_lag(void)
+{
+	enum role r[MEMBERS_MAX];
+	char rs[512];
+	int leader = roles(r);
+	roles_str(r, rs, sizeof(rs));
+	int via = opt.via ? opt.via - 1 : leader;
+	if (via < 0 || via >= opt.n) {
+		printf("lag error=no-leader roles=%s\n", rs);
+		return 1;
+	}
+	int idx[MEMBERS_MAX], nw = 0;
+	if (opt.nwatch) {
+		for (int k = 0; k < opt.nwatch; k++)
+			if (opt.watch[k] <= opt.n)
+				idx[nw++] = opt.watch[k] - 1;
+	} else {
+		for (int i = 0; i < opt.n; i++)
+			if (r[i] == R_OBSERVER)
+				idx[nw++] = i;
+	}
+	if (nw == 0) {
+		printf("lag error=nothing-to-watch roles=%s\n", rs);
+		return 1;
+	}
+	for (int i = 0; i < opt.value_size; i++)
+		value[i] = (uint8_t)('a' + i % 26);
+
+	struct session ws = {.fd = -1};
+	struct watcher *wt = calloc((size_t)nw, sizeof(*wt));
+	int rc = 1;
+	if (!wt)
+		return 1;
+	for (int k = 0; k < nw; k++)
+		wt[k].s.fd = -1;
+	if (sess_connect(&ws, via) != HS_OK) {
+		printf("lag error=cannot-connect member=%d\n", via + 1);
+		goto out;
+	}
+	int32_t err = do_create(&ws);
+	if (err != ZOK && err != ZNODEEXISTS) {
+		printf("lag error=create-%s member=%d\n", zkb_err_name(err), via + 1);
+		goto out;
+	}
+	for (int k = 0; k < nw; k++) {
+		if (sess_connect(&wt[k].s, idx[k]) != HS_OK) {
+			printf("lag error=cannot-connect member=%d\n", idx[k] + 1);
+			goto out;
+		}
+		/* a persistent watch does not need the node to exist on this member yet */
+		err = add_watch(&wt[k].s);
+		if (err != ZOK) {
+			printf("lag error=addwatch-%s member=%d\n", zkb_err_name(err), idx[k] + 1);
+			goto out;
+		}
+		wt[k].last_send = zkb_now_ns();
+	}
+	fprintf(stderr, "# roles %s: writing through member %d, %d watchers\n", rs, via + 1, nw);
+
+	struct zkb_hist ack, lag, vis;
+	zkb_hist_init(&ack);
+	zkb_hist_init(&lag);
+	zkb_hist_init(&vis);
+	unsigned long long writes = 0, samples = 0, before_ack = 0, missed = 0, late = 0, errors = 0;
+	struct pollfd pfd[MEMBERS_MAX + 1];
+	struct zk_wbuf w;
+	zk_wbuf_init(&w);
+	uint64_t t0 = zkb_now_ns(), end = t0 + (uint64_t)(opt.lag_s * 1e9), next = t0;
+	const char *fail = NULL;
+	int fail_member = 0;
+	while (!fail) {
+		uint64_t now = zkb_now_ns();
+		if (now >= end)
+			break;
+		/* idle until the next write is due: answer pings, count stray notifications */
+		if (now < next) {
+			for (int k = 0; k < nw; k++)
+				pfd[k] = (struct pollfd){.fd = wt[k].s.fd, .events = POLLIN};
+			int pr = poll(pfd, (nfds_t)nw, (int)((next - now) / NS_PER_MS));
+			for (int k = 0; pr > 0 && k < nw; k++) {
+				if (!(pfd[k].revents & (POLLIN | POLLHUP | POLLERR)))
+					continue;
+				int n = read_frame(wt[k].s.fd, zkb_now_ns() + 1000 * NS_PER_MS, NULL);
+				if (n < 16) {
+					fail = "watcher-connection-lost";
+					fail_member = idx[k] + 1;
+					break;
+				}
+				if ((int32_t)zk_get_be32(frame) == ZK_XID_NOTIFICATION)
+					late++;
+			}
+			continue;
+		}
+		for (int k = 0; k < nw; k++) {
+			wt[k].t_seen = 0;
+			if (now - wt[k].last_send > (uint64_t)wt[k].s.timeout_ms * NS_PER_MS / 3) {
+				zkb_enc_header_only(&w, ZK_XID_PING, ZK_OP_PING);
+				if (send_frame(wt[k].s.fd, &w) < 0) {
+					fail = "watcher-connection-lost";
+					fail_member = idx[k] + 1;
+				}
+				wt[k].last_send = now;
+			}
+		}
+		int32_t xid = ++ws.xid;
+		zkb_enc_set(&w, xid, opt.path, value, opt.value_size);
+		uint64_t t_send = zkb_now_ns(), t_ack = 0;
+		if (fail || send_frame(ws.fd, &w) < 0) {
+			fail = fail ? fail : "connection-lost";
+			fail_member = fail_member ? fail_member : via + 1;
+			break;
+		}
+		next = t_send + (uint64_t)opt.interval_ms * NS_PER_MS;
+		uint64_t deadline = t_send + 5000 * NS_PER_MS;
+		int seen = 0;
+		bool acked = false;
+		while (!fail && (!acked || seen < nw)) {
+			now = zkb_now_ns();
+			if (now >= deadline)
+				break;
+			/* pfd[0] is the session written through while its reply is due, then the
+			 * watchers still waiting (map[] gives their index) */
+			int np = 0, off = acked ? 0 : 1;
+			if (!acked)
+				pfd[np++] = (struct pollfd){.fd = ws.fd, .events = POLLIN};
+			int map[MEMBERS_MAX];
+			for (int k = 0; k < nw; k++)
+				if (!wt[k].t_seen) {
+					map[np - off] = k;
+					pfd[np++] = (struct pollfd){.fd = wt[k].s.fd, .events = POLLIN};
+				}
+			int pr = poll(pfd, (nfds_t)np, (int)((deadline - now) / NS_PER_MS) + 1);
+			if (pr < 0 && errno == EINTR)
+				continue;
+			if (pr <= 0)
+				continue;
+			uint64_t t = zkb_now_ns();
+			for (int j = 0; j < np && !fail; j++) {
+				if (!(pfd[j].revents & (POLLIN | POLLHUP | POLLERR)))
+					continue;
+				bool is_via = off && j == 0;
+				int k = is_via ? -1 : map[j - off];
+				int n = read_frame(pfd[j].fd, t + 2000 * NS_PER_MS, NULL);
+				if (n < 16) {
+					fail = is_via ? "connection-lost" : "watcher-connection-lost";
+					fail_member = is_via ? via + 1 : idx[k] + 1;
+					break;
+				}
+				int32_t rx = (int32_t)zk_get_be32(frame);
+				if (is_via) {
+					if (rx == xid) {
+						acked = true;
+						t_ack = t;
+						if ((int32_t)zk_get_be32(frame + 12) != ZOK)
+							errors++;
+					}
+					continue;
+				}
+				if (rx == ZK_XID_NOTIFICATION && is_our_change(n)) {
+					wt[k].t_seen = t;
+					seen++;
+				}
+			}
+		}
+		if (!acked) {
+			if (!fail) {
+				fail = "write-timeout";
+				fail_member = via + 1;
+			}
+			break;
+		}
+		writes++;
+		zkb_hist_record(&ack, (t_ack - t_send) / 1000);
+		for (int k = 0; k < nw; k++) {
+			if (!wt[k].t_seen) {
+				missed++;
+				continue;
+			}
+			samples++;
+			zkb_hist_record(&vis, (wt[k].t_seen - t_send) / 1000);
+			if (wt[k].t_seen < t_ack) {
+				before_ack++;
+				zkb_hist_record(&lag, 0);
+			} else {
+				zkb_hist_record(&lag, (wt[k].t_seen - t_ack) / 1000);
+			}
+		}
+	}
+	zk_wbuf_fini(&w);
+	char wl[256];
+	size_t len = 0;
+	wl[0] = 0;
+	for (int k = 0; k < nw && len < sizeof(wl); k++)
+		len += (size_t)snprintf(wl + len, sizeof(wl) - len, "%s%d", k ? "," : "", idx[k] + 1);
+	printf("lag %s writes=%llu samples=%llu watchers=%d before_ack=%llu missed=%llu late=%llu errors=%llu "
+	       "time_s=%.2f ack_p50_us=%llu ack_p99_us=%llu lag_p50_us=%llu lag_p90_us=%llu lag_p99_us=%llu "
+	       "lag_max_us=%llu visible_p50_us=%llu visible_p99_us=%llu via=%d watch=%s",
+	       fail ? "error" : "ok", writes, samples, nw, before_ack, missed, late, errors,
+	       ms_since(t0, zkb_now_ns()) / 1000.0,
+	       (unsigned long long)zkb_hist_percentile(&ack, 50), (unsigned long long)zkb_hist_percentile(&ack, 99),
+	       (unsigned long long)zkb_hist_percentile(&lag, 50), (unsigned long long)zkb_hist_percentile(&lag, 90),
+	       (unsigned long long)zkb_hist_percentile(&lag, 99), (unsigned long long)lag.max_us,
+	       (unsigned long long)zkb_hist_percentile(&vis, 50), (unsigned long long)zkb_hist_percentile(&vis, 99),
+	       via + 1, wl);
+	if (fail)
+		printf(" error=%s member=%d", fail, fail_member);
+	printf("\n");
+	rc = fail ? 1 : 0;
+out:
+	sess_close(&ws);
+	for (int k = 0; k < nw; k++)
+		sess_close(&wt[k].s);
+	free(wt);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	signal(SIGPIPE, SIG_IGN);
@@ -745,9 +1158,15 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	if (opt.fourlw_cmd[0])
+		return cmd_fourlw();
 	if (opt.status)
 		return cmd_status();
 	if (opt.wait_whole)
 		return cmd_wait_whole();
+	if (opt.lag_s > 0)
+		return cmd_lag();
+	if (opt.catchup)
+		return cmd_catchup();
 	return cmd_trial();
 }

@@ -62,172 +62,15 @@ WHOLE_WAIT=${BENCH_WHOLE_WAIT:-120}
 MEMBERS=3
 TICK=2000; INIT_LIMIT=10; SYNC_LIMIT=5
 
-ZKEDGE=$build/zkedge-server
-ZKBENCH=$build/bench/zkbench
-ZKFAILOVER=$build/bench/zkfailover
-APACHE_CP="/etc/zookeeper/conf:/usr/share/java/zookeeper.jar"
-APACHE_MAIN=org.apache.zookeeper.server.quorum.QuorumPeerMain
-APACHE_OPTS="-Dzookeeper.admin.enableServer=false -Dzookeeper.maxCnxns=0"
+LOG_NAME=run_quorum.sh
+# shellcheck source=bench/lib_ensemble.sh
+. "$root/bench/lib_ensemble.sh"
 
-log() { echo "[run_quorum.sh $(date +%H:%M:%S)] $*" >&2; }
-
-# ---- build: the load tools are required, the server only when zkedge is a target ----
-build_note=""
-if [ $nobuild = 0 ]; then
-	log "building zkbench and zkfailover in $build"
-	cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DZKEDGE_SANITIZE=OFF >/dev/null &&
-		cmake --build "$build" -j"$(nproc)" --target zkbench zkfailover >/dev/null ||
-		log "build of zkbench/zkfailover failed; using what is in $build"
-	case " $targets " in *" zkedge "*)
-		log "building zkedge-server in $build"
-		if ! cmake --build "$build" -j"$(nproc)" --target zkedge-server >/dev/null; then
-			build_note=" (build of the current tree failed: binary from an earlier build)"
-			log "build of zkedge-server failed; using the existing binary in $build if any"
-		fi ;;
-	esac
-else
-	build_note=" (--no-build: binaries as found in $build)"
-fi
-for b in "$ZKBENCH" "$ZKFAILOVER"; do
-	[ -x "$b" ] || { echo "run_quorum.sh: no $b" >&2; exit 1; }
-done
-
-# ---- bookkeeping: results, our pids, cleanup ----
-results=$(mktemp -d "${BENCH_TMP:-${TMPDIR:-/tmp}}/zkquorum-results.XXXXXX")
-declare -A R          # R[target|key] = value
-declare -a OURPIDS=() # every server we started
-datadirs=()
-
-cleanup() {
-	for p in "${OURPIDS[@]}"; do
-		kill -0 "$p" 2>/dev/null && kill -KILL "$p" 2>/dev/null
-	done
-	if [ "${BENCH_KEEP:-0}" != 1 ]; then
-		for d in "${datadirs[@]}"; do rm -rf "$d"; done
-	fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-ulimit -n "$(ulimit -Hn)" 2>/dev/null
-FD_LIMIT=$(ulimit -n)
-LOAD_AT_START=$(cut -d' ' -f1-3 /proc/loadavg)
-
-# A free port in PORT: below the ephemeral range (32768-), so an outgoing connection cannot
-# take it between our check and the member's bind, and distinct from every port handed out
-# before (so not called in a subshell).
-declare -A TAKEN=()
-PORT=""
-pick_port() {
-	local _ p
-	for _ in $(seq 1 200); do
-		p=$((15000 + RANDOM % 17000))
-		[ -n "${TAKEN[$p]:-}" ] && continue
-		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then TAKEN[$p]=1; PORT=$p; return 0; fi
-	done
-	return 1
-}
-
-forget_pid() {
-	local keep=() p
-	for p in "${OURPIDS[@]}"; do [ "$p" = "$1" ] || keep+=("$p"); done
-	OURPIDS=("${keep[@]}")
-}
-
-stop_server() { # pid (a member's server, reaped by its wrapper subshell)
-	local pid=$1 _
-	kill -TERM "$pid" 2>/dev/null
-	for _ in $(seq 1 300); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -0 "$pid" 2>/dev/null && { log "pid $pid ignored SIGTERM for 30 s: SIGKILL"; kill -KILL "$pid"; }
-	forget_pid "$pid"
-}
-
-getv() { sed -n "s/\(^\|.* \)$1=\([^ ]*\).*/\2/p" | head -1; }
-
-# ---- one ensemble: members 1..3, their ports and pids ----
-declare -a CPORT QPORT EPORT MPID
-HOSTS=""
-ENS_DIR=""
-
-member_dir() { echo "$ENS_DIR/m$1"; }
-
-write_member() { # target i
-	local target=$1 i=$2 d j
-	d=$(member_dir "$i")
-	mkdir -p "$d/data"
-	echo "$i" >"$d/data/myid"
-	{
-		echo "tickTime=$TICK"
-		echo "initLimit=$INIT_LIMIT"
-		echo "syncLimit=$SYNC_LIMIT"
-		echo "dataDir=$d/data"
-		echo "clientPort=${CPORT[$i]}"
-		echo "clientPortAddress=127.0.0.1"
-		echo "maxClientCnxns=0"
-		echo "4lw.commands.whitelist=*"
-		for j in $(seq 1 $MEMBERS); do echo "server.$j=127.0.0.1:${QPORT[$j]}:${EPORT[$j]}"; done
-		# Extra zoo.cfg lines for zkedge only, e.g. BENCH_ZKEDGE_CFG="zkedge.ioThreads=1".
-		if [ "$target" = zkedge ] && [ -n "${BENCH_ZKEDGE_CFG:-}" ]; then
-			# shellcheck disable=SC2086 # one line per word, as run.sh
-			printf '%s\n' $BENCH_ZKEDGE_CFG
-		fi
-	} >"$d/zoo.cfg"
-}
-
-# Starts member i. The server runs under a small subshell that waits for it, so that its death
-# by kill -9 is reaped there and bash prints no "Killed" notice; MPID[i] is the server's own
-# pid (written to the member's pid file by that subshell).
-start_member() { # target i
-	local target=$1 i=$2 d _
-	d=$(member_dir "$i")
-	echo "=== start $(date +%H:%M:%S.%N)" >>"$d/server.log"
-	rm -f "$d/pid"
-	if [ "$target" = zkedge ]; then
-		( "$ZKEDGE" "$d/zoo.cfg" >>"$d/server.log" 2>&1 & echo $! >"$d/pid.tmp"; mv "$d/pid.tmp" "$d/pid"; wait ) 2>/dev/null &
-	else
-		# shellcheck disable=SC2086
-		( java -cp "$APACHE_CP" $APACHE_OPTS "$APACHE_MAIN" "$d/zoo.cfg" >>"$d/server.log" 2>&1 &
-		  echo $! >"$d/pid.tmp"; mv "$d/pid.tmp" "$d/pid"; wait ) 2>/dev/null &
-	fi
-	for _ in $(seq 1 500); do [ -s "$d/pid" ] && break; sleep 0.01; done
-	MPID[i]=$(cat "$d/pid" 2>/dev/null)
-	OURPIDS+=("${MPID[$i]}")
-}
-
-pids_csv() { local i s=""; for i in $(seq 1 $MEMBERS); do s+="${s:+,}${MPID[$i]}"; done; echo "$s"; }
-
-wait_whole() { # target name -> prints zkfailover's line, returns its status
-	timeout $((WHOLE_WAIT + 30)) "$ZKFAILOVER" --hosts "$HOSTS" --wait-whole "$WHOLE_WAIT" \
-		>"$results/$1.$2.out" 2>&1
-	local rc=$?
-	cat "$results/$1.$2.out"
-	return $rc
-}
-
-log_tails() {
-	local i
-	for i in $(seq 1 $MEMBERS); do
-		log "member $i log tail:"; tail -5 "$(member_dir "$i")/server.log" >&2
-	done
-}
+ens_build "$nobuild" "$targets"
+ens_setup zkquorum
 
 bench() { # target logname args...
-	local target=$1 name=$2; shift 2
-	echo "zkbench --hosts 127.0.0.1:PORT1,127.0.0.1:PORT2,127.0.0.1:PORT3 $*" >>"$results/commands"
-	timeout $((${DURATION%.*} + ${WARMUP%.*} + 300)) "$ZKBENCH" --hosts "$HOSTS" "$@" \
-		>"$results/$target.$name.out" 2>"$results/$target.$name.err"
-	local rc=$?
-	cat "$results/$target.$name.out"
-	return $rc
-}
-
-median_min_max() { # numbers on stdin -> "median min max" (or "- - -")
-	sort -g | awk '{v[NR]=$1} END { if (NR == 0) { print "- - -"; exit }
-		m = (NR % 2) ? v[(NR+1)/2] : (v[NR/2] + v[NR/2+1]) / 2
-		printf "%.0f %.0f %.0f\n", m, v[1], v[NR] }'
+	bench_on "$HOSTS" "127.0.0.1:PORT1,127.0.0.1:PORT2,127.0.0.1:PORT3" "$@"
 }
 
 run_target() {
@@ -339,28 +182,15 @@ run_target() {
 	log "$target: done"
 }
 
-stop_ensemble() {
-	local i
-	for i in $(seq 1 $MEMBERS); do
-		[ -n "${MPID[$i]:-}" ] && stop_server "${MPID[$i]}"
-		MPID[i]=""
-	done
-}
-
 # ---- report ----
-ratio() { # a b -> a/b with 2 decimals, or -
-	awk -v a="$1" -v b="$2" 'BEGIN{ if (a ~ /^[0-9.]+$/ && b ~ /^[0-9.]+$/ && b > 0) printf "%.2f", a/b; else printf "-" }'
-}
-val() { local v=${R[$1]:-}; echo "${v:--}"; }
-
 report() {
 	local z=zkedge a=apache
 	echo "## Quorum (3 voters): zkedge vs Apache ZooKeeper, $(date -u +%Y-%m-%dT%H:%MZ)"
 	echo
 	echo "Command: \`$cmdline\` (BENCH_DURATION=$DURATION BENCH_WARMUP=$WARMUP BENCH_WORKERS=$WORKERS BENCH_FAILOVER_TRIALS=$TRIALS BENCH_FAILOVER_PRE=$FO_PRE)"
 	echo
-	echo "Machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cores, $(awk '/MemTotal/{printf "%.1f GiB", $2/1048576}' /proc/meminfo), kernel $(uname -r); data dirs on ${R[zkedge|fs]:-${R[apache|fs]:-?}}; fd limit $FD_LIMIT; load average $LOAD_AT_START at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end."
-	echo "zkedge: $(git -C "$root" rev-parse --short HEAD 2>/dev/null)$(git -C "$root" diff --quiet 2>/dev/null || echo ' (+local changes)')$build_note. Apache: $(basename "$(readlink -f /usr/share/java/zookeeper.jar)"), $(java -version 2>&1 | head -1), default max heap $(java -XX:+PrintFlagsFinal -version 2>/dev/null | awk '/ MaxHeapSize /{printf "%.0f MiB", $4/1048576}') per member, started as \`java -cp $APACHE_CP $APACHE_OPTS $APACHE_MAIN zoo.cfg\`."
+	echo "Machine: $(machine_desc); data dirs on ${R[zkedge|fs]:-${R[apache|fs]:-?}}; fd limit $FD_LIMIT; load average $LOAD_AT_START at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end."
+	echo "zkedge: $(zkedge_desc). Apache: $(apache_desc), started as \`java -cp $APACHE_CP $APACHE_OPTS $APACHE_MAIN zoo.cfg\`."
 	[ -n "${BENCH_ZKEDGE_CFG:-}" ] && echo "zkedge also: ${BENCH_ZKEDGE_CFG}."
 	echo "Both: $MEMBERS members on 127.0.0.1, each with its own zoo.cfg and dataDir/myid: tickTime=$TICK, initLimit=$INIT_LIMIT, syncLimit=$SYNC_LIMIT, server.1-$MEMBERS=127.0.0.1:QUORUMPORT:ELECTIONPORT, clientPortAddress=127.0.0.1, maxClientCnxns=0, 4lw.commands.whitelist=*, forceSync default (yes). Ensemble start to whole (one leader, two synced followers): zkedge $(val "$z|start_s") s, apache $(val "$a|start_s") s."
 	echo
@@ -411,12 +241,7 @@ report() {
 }
 
 for t in $targets; do
-	case $t in
-	zkedge) [ -x "$ZKEDGE" ] || { log "no $ZKEDGE"; R[zkedge|fail]="no $ZKEDGE"; continue; } ;;
-	apache) [ -f /usr/share/java/zookeeper.jar ] && command -v java >/dev/null ||
-		{ log "no Apache ZooKeeper (Debian package zookeeper)"; R[apache|fail]="not installed"; continue; } ;;
-	*) log "unknown target $t"; continue ;;
-	esac
+	kind_available "$t" "$t" || continue
 	run_target "$t" || log "$t: failed, see $results"
 done
 

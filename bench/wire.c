@@ -5,6 +5,8 @@
  *   getData/exists: ustring path, bool watch=0
  *   setData:        ustring path, buffer data, int version=-1
  *   create:         ustring path, buffer data, vector<ACL> [{31, world, anyone}], int flags */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -15,6 +17,34 @@ uint64_t zkb_now_ns(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+int64_t zkb_proc_ticks(int pid)
+{
+	char path[64], buf[1024];
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return -1;
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	/* "pid (comm) state ..." : comm may hold spaces and parentheses, so count fields after
+	 * the last ')'. Field 3 is state; 14-17 are utime, stime, cutime, cstime. */
+	char *p = strrchr(buf, ')');
+	if (!p)
+		return -1;
+	p++;
+	long long v[4] = {0};
+	int field = 2;
+	for (char *save = NULL, *t = strtok_r(p, " ", &save); t && field < 17; t = strtok_r(NULL, " ", &save)) {
+		field++;
+		if (field >= 14)
+			v[field - 14] = strtoll(t, NULL, 10);
+	}
+	if (field < 17)
+		return -1;
+	return (int64_t)(v[0] + v[1] + v[2] + v[3]);
 }
 
 void zkb_enc_connect(struct zk_wbuf *w, int32_t timeout_ms)
@@ -146,6 +176,10 @@ void zkb_result_merge(struct zkb_result *d, const struct zkb_result *s)
 		d->connect_s = s->connect_s;
 	if (s->window_s > d->window_s)
 		d->window_s = s->window_s;
+	if (s->cpu_valid && !d->cpu_valid) {
+		d->cpu_valid = true;
+		memcpy(d->cpu_s, s->cpu_s, sizeof(d->cpu_s));
+	}
 	zkb_hist_merge(&d->rd, &s->rd);
 	zkb_hist_merge(&d->wr, &s->wr);
 }

@@ -142,15 +142,69 @@ static bool send_task(struct sess *s)
 	return true;
 }
 
+/* --rate: may one more request go out now? A token bucket refilled at the worker's share of
+ * the rate since the run started; a backlog (the server fell behind) is capped at 50 ms worth
+ * so a recovering server does not get a burst. */
+static bool rate_take(struct worker *w)
+{
+	uint64_t now = zkb_now_ns();
+	uint64_t allowed = 1 + (uint64_t)((double)(now - w->t_rate0) * w->rate_per_ns);
+	uint64_t burst = 1 + (uint64_t)(w->rate_per_ns * 50e6);
+	if (allowed > w->rate_issued + burst)
+		w->rate_issued = allowed - burst;
+	if (w->rate_issued >= allowed)
+		return false;
+	w->rate_issued++;
+	return true;
+}
+
 void zkbw_fill(struct sess *s)
 {
 	struct worker *w = s->w;
 	while (w->issuing && s->st == SS_READY && s->count < w->sh->inflight) {
-		if (w->sh->mode == ZKB_MODE_BENCH)
+		if (w->sh->mode == ZKB_MODE_BENCH) {
+			if (w->rate_per_ns > 0 && !rate_take(w))
+				return;
 			send_bench_op(s);
-		else if (w->sh->mode != ZKB_MODE_TASKS || !send_task(s))
+		} else if (w->sh->mode != ZKB_MODE_TASKS || !send_task(s)) {
 			return;
+		}
 	}
+}
+
+static void rate_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+	(void)fd;
+	(void)what;
+	if (w->ph != PH_RUN || !w->issuing || w->n == 0)
+		return;
+	/* start at a different session each time, so none is always served last */
+	for (int k = 0; k < w->n && w->ph == PH_RUN; k++)
+		zkbw_fill(&w->s[(w->rate_next + k) % w->n]);
+	w->rate_next = (w->rate_next + 1) % w->n;
+}
+
+/* ---- --cpu-pids: CPU time of other processes over the measured window ---- */
+
+static void cpu_begin(struct worker *w)
+{
+	if (!w->cpu_sampling)
+		return;
+	for (int i = 0; i < w->o->ncpu_pids; i++)
+		w->cpu_t0[i] = zkb_proc_ticks(w->o->cpu_pids[i]);
+}
+
+static void cpu_end(struct worker *w)
+{
+	if (!w->cpu_sampling)
+		return;
+	double hz = (double)sysconf(_SC_CLK_TCK);
+	for (int i = 0; i < w->o->ncpu_pids; i++) {
+		int64_t t1 = zkb_proc_ticks(w->o->cpu_pids[i]);
+		w->res->cpu_s[i] = t1 >= 0 && w->cpu_t0[i] >= 0 && hz > 0 ? (double)(t1 - w->cpu_t0[i]) / hz : -1;
+	}
+	w->res->cpu_valid = true;
 }
 
 void zkbw_on_reply(struct sess *s, struct pend *p, int32_t err, uint64_t now)
@@ -237,6 +291,7 @@ static void phase_cb(evutil_socket_t fd, short what, void *arg)
 	if (w->ph == PH_RUN && !w->measuring && w->sh->mode == ZKB_MODE_BENCH && now < w->t_end) {
 		w->measuring = true;
 		w->t_measure0 = now;
+		cpu_begin(w);
 		arm_timer(w->phase_ev, w->t_end);
 	} else if (w->ph == PH_RUN) {
 		end_run(w);
@@ -254,7 +309,15 @@ void zkbw_start_run(struct worker *w)
 		uint64_t warm = (uint64_t)(o->warmup_s * NS_PER_S);
 		w->t_end = now + warm + (uint64_t)(o->duration_s * NS_PER_S);
 		w->measuring = warm == 0;
+		if (w->measuring)
+			cpu_begin(w);
 		arm_timer(w->phase_ev, warm ? now + warm : w->t_end);
+		if (w->rate_ev) {
+			struct timeval tv = {.tv_sec = 0, .tv_usec = 1000};
+			w->t_rate0 = now;
+			w->rate_issued = 0;
+			event_add(w->rate_ev, &tv);
+		}
 	} else if (w->sh->mode == ZKB_MODE_HOLD) {
 		w->t_end = now + (uint64_t)(o->duration_s * NS_PER_S);
 		arm_timer(w->phase_ev, w->t_end);
@@ -275,6 +338,10 @@ static void end_run(struct worker *w)
 		return;
 	if (w->measuring || w->sh->mode == ZKB_MODE_HOLD)
 		w->res->window_s = (double)(now - w->t_measure0) / NS_PER_S;
+	if (w->measuring && w->sh->mode == ZKB_MODE_BENCH)
+		cpu_end(w);
+	if (w->rate_ev)
+		event_del(w->rate_ev);
 	w->measuring = false;
 	w->issuing = false;
 	if (w->sh->mode == ZKB_MODE_HOLD)
@@ -403,6 +470,13 @@ static int worker_init(struct worker *w, const struct zkb_opts *o, const struct 
 		w->go_ev = event_new(w->base, sh->go_fd, EV_READ, go_cb, w);
 	if (!w->tick_ev || !w->phase_ev || (sh->go_fd >= 0 && !w->go_ev))
 		return -1;
+	if (o->rate > 0 && sh->mode == ZKB_MODE_BENCH && o->sessions > 0) {
+		w->rate_per_ns = o->rate * (double)sh->n / (double)o->sessions / NS_PER_S;
+		w->rate_ev = event_new(w->base, -1, EV_PERSIST, rate_cb, w);
+		if (!w->rate_ev)
+			return -1;
+	}
+	w->cpu_sampling = sh->mode == ZKB_MODE_BENCH && sh->first == 0 && o->ncpu_pids > 0;
 	struct timeval tv = {.tv_sec = 0, .tv_usec = TICK_MS * 1000};
 	event_add(w->tick_ev, &tv);
 	return 0;
@@ -418,6 +492,8 @@ static void worker_fini(struct worker *w)
 		event_free(w->phase_ev);
 	if (w->go_ev)
 		event_free(w->go_ev);
+	if (w->rate_ev)
+		event_free(w->rate_ev);
 	if (w->base)
 		event_base_free(w->base);
 	free(w->s);

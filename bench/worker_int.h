@@ -72,6 +72,14 @@ struct worker {
 	int64_t task_next;
 	uint64_t task_total, task_finished;
 	bool wrote_err;
+	/* --rate: this worker's share, requests issued since t_rate0, a 1 ms refill timer */
+	double rate_per_ns;
+	uint64_t rate_issued, t_rate0;
+	struct event *rate_ev;
+	int rate_next;
+	/* --cpu-pids: ticks at the start of the measured window (worker of session 0 only) */
+	bool cpu_sampling;
+	int64_t cpu_t0[ZKB_CPU_PIDS_MAX];
 };
 
 /* worker.c */

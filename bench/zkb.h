@@ -17,6 +17,7 @@
 #define ZKB_PATH_MAX 512
 #define ZKB_DIRS_MAX 32
 #define ZKB_ERRCODES_MAX 8
+#define ZKB_CPU_PIDS_MAX 16
 
 enum zkb_op {
 	ZKB_OP_GET,
@@ -78,6 +79,9 @@ struct zkb_opts {
 	double wait_s;          /* probe */
 	uint64_t seed;
 	char runid[24];
+	double rate;            /* bench ops: requests per second over all sessions, 0 = closed loop */
+	int cpu_pids[ZKB_CPU_PIDS_MAX]; /* processes whose CPU time is read over the measured window */
+	int ncpu_pids;
 	/* derived */
 	int ndirs;
 	char dirs[ZKB_DIRS_MAX][ZKB_PATH_MAX / 2]; /* prefix and its ancestors, root first */
@@ -111,6 +115,10 @@ struct zkb_result {
 	uint64_t pings;
 	double connect_s;              /* time to get through the connect phase */
 	double window_s;               /* measured window (bench) or task time */
+	/* --cpu-pids: utime+stime+cutime+cstime of each pid over the measured window of the worker
+	 * that runs session 0 (seconds; -1 when the pid could not be read) */
+	bool cpu_valid;
+	double cpu_s[ZKB_CPU_PIDS_MAX];
 	struct zkb_hist rd, wr;
 };
 
@@ -144,6 +152,8 @@ void zkb_result_init(struct zkb_result *r);
 void zkb_result_merge(struct zkb_result *dst, const struct zkb_result *src);
 void zkb_count_err(struct zkb_result *r, int32_t err);
 uint64_t zkb_now_ns(void);
+/* CPU ticks (utime+stime+cutime+cstime) of pid from /proc/pid/stat, -1 if unreadable. */
+int64_t zkb_proc_ticks(int pid);
 
 /* probe.c: wait until ruok says imok and, if path is set, a getData of it succeeds.
  * Returns 0 ok, 3 the node is missing, 1 timed out. */

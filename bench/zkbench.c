@@ -66,6 +66,10 @@ static void usage(FILE *f)
 		"  --ready-file F          write 'established N' to F once all sessions are connected\n"
 		"  --path P --wait S       probe: wait up to S for ruok and getData(P) (60)\n"
 		"  --seed N                PRNG seed for key choice\n"
+		"  --rate R                get/exists/set/mixed/create: at most R requests per second over\n"
+		"                          all sessions (open-loop pacing within --inflight), 0 = closed loop\n"
+		"  --cpu-pids P[,P...]     print cpu_s=: CPU seconds (utime+stime+cutime+cstime from\n"
+		"                          /proc/P/stat) each process used during the measured window\n"
 		"  --json                  print the result as one JSON object\n");
 }
 
@@ -162,7 +166,7 @@ static bool num(const char *s, double lo, double hi, double *out)
 
 enum { O_HOSTS = 256, O_SESSIONS, O_INFLIGHT, O_OP, O_RATIO, O_VSIZE, O_DUR, O_WARM, O_KEYS,
        O_PREFIX, O_JSON, O_WORKERS, O_ZNODES, O_PERPARENT, O_STO, O_PERSRC, O_WINDOW, O_HTO, O_RTO,
-       O_NOSETUP, O_NOCLOSE, O_READY, O_PATH, O_WAIT, O_SEED, O_RETRIES, O_HELP };
+       O_NOSETUP, O_NOCLOSE, O_READY, O_PATH, O_WAIT, O_SEED, O_RETRIES, O_RATE, O_CPUPIDS, O_HELP };
 
 static const struct option long_opts[] = {
 	{"hosts", 1, 0, O_HOSTS}, {"sessions", 1, 0, O_SESSIONS}, {"inflight", 1, 0, O_INFLIGHT},
@@ -174,7 +178,8 @@ static const struct option long_opts[] = {
 	{"connect-window", 1, 0, O_WINDOW}, {"handshake-timeout", 1, 0, O_HTO},
 	{"request-timeout", 1, 0, O_RTO}, {"no-setup", 0, 0, O_NOSETUP}, {"no-close", 0, 0, O_NOCLOSE},
 	{"ready-file", 1, 0, O_READY}, {"path", 1, 0, O_PATH}, {"wait", 1, 0, O_WAIT},
-	{"seed", 1, 0, O_SEED}, {"connect-retries", 1, 0, O_RETRIES}, {"help", 0, 0, O_HELP},
+	{"seed", 1, 0, O_SEED}, {"connect-retries", 1, 0, O_RETRIES}, {"rate", 1, 0, O_RATE},
+	{"cpu-pids", 1, 0, O_CPUPIDS}, {"help", 0, 0, O_HELP},
 	{0, 0, 0, 0},
 };
 
@@ -214,6 +219,22 @@ static int set_op(struct zkb_opts *o, const char *s)
 	return -1;
 }
 
+static int parse_pids(struct zkb_opts *o, const char *list)
+{
+	char buf[512];
+	if (snprintf(buf, sizeof(buf), "%s", list) >= (int)sizeof(buf))
+		return -1;
+	o->ncpu_pids = 0;
+	for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		char *end;
+		long v = strtol(t, &end, 10);
+		if (*end || v <= 0 || o->ncpu_pids == ZKB_CPU_PIDS_MAX)
+			return -1;
+		o->cpu_pids[o->ncpu_pids++] = (int)v;
+	}
+	return o->ncpu_pids ? 0 : -1;
+}
+
 static int parse_one(struct zkb_opts *o, int c, const char *a, bool *no_setup)
 {
 	double v = 0;
@@ -244,6 +265,8 @@ static int parse_one(struct zkb_opts *o, int c, const char *a, bool *no_setup)
 	case O_WAIT: return num(a, 0, 86400, &o->wait_s) ? 0 : -1;
 	case O_RETRIES: return num(a, 0, 100, &v) ? (o->connect_retries = (int)v, 0) : -1;
 	case O_SEED: return num(a, 0, 1.8e19, &v) ? (o->seed = (uint64_t)v, 0) : -1;
+	case O_RATE: return num(a, 0, 1e9, &o->rate) ? 0 : -1;
+	case O_CPUPIDS: return parse_pids(o, a);
 	default: return -1;
 	}
 }
@@ -511,6 +534,17 @@ static void print_errcodes(const struct zkb_result *r, bool json)
 	}
 }
 
+static void print_cpu(const struct zkb_opts *o, const struct zkb_result *r, bool json)
+{
+	if (!o->ncpu_pids || !r->cpu_valid)
+		return;
+	printf(json ? ",\"cpu_s\":[" : " cpu_s=");
+	for (int i = 0; i < o->ncpu_pids; i++)
+		printf("%s%.3f", i ? "," : "", r->cpu_s[i]);
+	if (json)
+		printf("]");
+}
+
 static void print_lat(const char *name, const struct zkb_hist *h, bool json)
 {
 	if (json) {
@@ -560,6 +594,8 @@ static void print_result(const struct zkb_opts *o, const struct zkb_result *r)
 		       U(r->dropped), U(r->skipped), U(r->retries), U(r->pings));
 		return;
 	}
+	if (o->rate > 0)
+		printf(j ? ",\"rate\":%.1f" : " rate=%.1f", o->rate);
 	printf(j ? ",\"ops\":%llu,\"ops_per_s\":%.1f,\"reads\":%llu,\"writes\":%llu,\"errors\":%llu,"
 		   "\"lost\":%llu,\"timeouts\":%llu,\"dropped\":%llu,\"errcodes\":{"
 		 : " ops=%llu ops_s=%.1f reads=%llu writes=%llu errors=%llu lost=%llu timeouts=%llu dropped=%llu",
@@ -567,6 +603,7 @@ static void print_result(const struct zkb_opts *o, const struct zkb_result *r)
 	if (j) {
 		print_errcodes(r, true);
 		printf("}");
+		print_cpu(o, r, true);
 		print_lat("lat_us", &all, true);
 		print_lat("read_lat_us", &r->rd, true);
 		print_lat("write_lat_us", &r->wr, true);
@@ -578,6 +615,7 @@ static void print_result(const struct zkb_opts *o, const struct zkb_result *r)
 		print_errcodes(r, false);
 	}
 	print_lat("", &all, false);
+	print_cpu(o, r, false);
 	printf("\n");
 }
 
