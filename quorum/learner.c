@@ -574,8 +574,10 @@ void zk_learner_mntr(const struct zk_learner *l, struct zk_wbuf *w)
 	int64_t behind = l->leader_zxid > applied ? l->leader_zxid - applied : 0;
 	if ((l->leader_zxid >> 32) != (applied >> 32))
 		behind = 0; /* a new epoch's zxids do not count from the old ones */
-	char line[256];
+	char line[320];
 	int n = snprintf(line, sizeof(line), "zk_learner_leader_id\t%lld\nzk_learner_lag_zxids\t%lld\nzk_learner_lag_ms\t%lld\n",
 			 (long long)l->leader_sid, (long long)behind, (long long)(l->lag_ms > 0 ? l->lag_ms : 0));
+	if (l->p->observer) /* as Apache's observers: whom we learn from (a follower with observer masters) */
+		n += snprintf(line + n, sizeof(line) - (size_t)n, "zk_observer_master_id\t%lld\n", (long long)l->leader_sid);
 	zk_jw_raw(w, line, (size_t)n);
 }

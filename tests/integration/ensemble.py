@@ -488,12 +488,15 @@ class Ensemble:
     those observers in network namespaces of their own (see the module doc)."""
 
     def __init__(self, size=3, kinds=None, extra_config=(), observers=0, observer_kinds=None,
-                 java_props=(), system_props=(), member_options=None, netns=()):
+                 java_props=(), system_props=(), member_options=None, netns=(), distinct_addrs=False):
         kinds = list(kinds) if kinds is not None else default_kinds(size)
         assert len(kinds) == size, "kinds %r for %d members" % (kinds, size)
         okinds = list(observer_kinds) if observer_kinds is not None else default_kinds(observers)
         assert len(okinds) == observers, "observer_kinds %r for %d observers" % (okinds, observers)
         self.extra_config = list(extra_config)
+        # Each member's quorum and election ports on its own loopback address (127.0.1.<sid>), as
+        # on separate hosts: observer masters all listen on one observerMasterPort.
+        self.distinct_addrs = bool(distinct_addrs)
         self.java_props = list(java_props)
         self.system_props = list(system_props)
         self.clients = []
@@ -544,6 +547,8 @@ class Ensemble:
             return m.netns.quorum_addr
         if viewer is not None and viewer.netns is not None:
             return viewer.netns.root_addr
+        if self.distinct_addrs:
+            return "127.0.1.%d" % m.sid
         return "127.0.0.1"
 
     def server_lines(self, viewer=None):
