@@ -14,6 +14,7 @@
 #include "zmalloc.h"
 
 #define ZK_LEARNER_RETRY_MS 100 /* between connection attempts to a leader that is not ready */
+#define ZK_LEARNER_BACKOFF_MAX_MS 5000 /* cap of the back-off between learner roles that failed */
 #define ZK_LEARNER_RELAY_TOUCH_MAX (1u << 20) /* observers' session touches held for one PING */
 
 enum zk_ln_state {
@@ -118,7 +119,21 @@ struct zk_learner *zk_learner_new(struct zk_peer *p, struct zk_now now, int64_t 
 	zk_wbuf_init(&l->relay_touch);
 	if (p->observer && p->cfg.observer_master_port > 0)
 		pick_masters(l);
-	dial(l, out);
+	/* After learner roles in a row that never reached a leader (an edge site whose link is
+	 * down), wait longer before each new try: 200 ms doubling up to 5 s. The first try after a
+	 * working link was lost goes at once. */
+	int f = p->reconnect_failures < 7 ? p->reconnect_failures : 7;
+	int64_t backoff = f ? (int64_t)ZK_LEARNER_RETRY_MS << f : 0;
+	if (backoff > ZK_LEARNER_BACKOFF_MAX_MS)
+		backoff = ZK_LEARNER_BACKOFF_MAX_MS;
+	if (backoff) {
+		zk_logf(&p->log, ZK_LOG_INFO, "connecting to leader sid=%" PRId64 " in %lld ms (failed tries in a row: %d)",
+			leader_sid, (long long)backoff, p->reconnect_failures);
+		l->retry_at_ms = now.mono_ms + backoff;
+		l->budget_end_ms += backoff;
+	} else {
+		dial(l, out);
+	}
 	return l;
 }
 
@@ -126,7 +141,8 @@ void zk_learner_free(struct zk_learner *l, struct zk_out *out)
 {
 	if (!l)
 		return;
-	zk_out_close(out, l->link, ZK_CLOSE_ROLE_CHANGE);
+	if (l->link)
+		zk_out_close(out, l->link, ZK_CLOSE_ROLE_CHANGE);
 	zk_wbuf_fini(&l->req);
 	zk_wbuf_fini(&l->relay_touch);
 	zk_free(l->sync_from);
@@ -140,6 +156,8 @@ uint64_t zk_learner_link(const struct zk_learner *l) { return l->link; }
 
 static bool give_up(struct zk_learner *l, struct zk_now now, const char *why, struct zk_out *out)
 {
+	if (l->state == LN_CONNECTING || (l->state == LN_WAIT_LEADERINFO && !l->new_epoch))
+		l->p->reconnect_failures++;
 	zk_logf(&l->p->log, ZK_LOG_WARN, "leaving leader sid=%" PRId64 " state=%s: %s", l->leader_sid,
 		state_names[l->state], why);
 	zk_peer_become_looking(l->p, now, why, out);
@@ -381,6 +399,7 @@ static bool on_uptodate(struct zk_learner *l, struct zk_now now, struct zk_out *
 	if (l->state != LN_WAIT_UPTODATE)
 		return give_up(l, now, "UPTODATE before NEWLEADER was acked", out);
 	l->state = LN_ACTIVE;
+	l->p->reconnect_failures = 0;
 	zk_server_set_mode(l->p->srv, now, ZK_MODE_LEARNER, 0, out);
 	struct zk_vote v = l->p->vote;
 	v.peer_epoch = l->new_epoch;

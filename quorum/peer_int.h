@@ -33,6 +33,7 @@ struct zk_peer {
 	struct zk_wbuf scratch;
 	int64_t tick_ms;
 	int64_t looking_since_ms; /* read-only mode starts a while after this */
+	int reconnect_failures;   /* learner roles in a row that never reached the leader */
 };
 
 /* Server index of sid in cfg.servers, or -1. */
