@@ -44,7 +44,7 @@ ens_build() {
 			fi ;;
 		esac
 	else
-		build_note=" (--no-build: binaries as found in $build)"
+		build_note=" (--no-build: binaries as found in ${build#"$root"/})"
 	fi
 	for b in "$ZKBENCH" "$ZKFAILOVER"; do
 		[ -x "$b" ] || { echo "$LOG_NAME: no $b" >&2; exit 1; }

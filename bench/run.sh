@@ -78,7 +78,7 @@ if [ $nobuild = 0 ]; then
 		log "build failed; using the existing binaries in $build"
 	fi
 else
-	build_note=" (--no-build: binaries as found in $build)"
+	build_note=" (--no-build: binaries as found in ${build#"$root"/})"
 fi
 [ -x "$build/bench/zkbench" ] || { echo "run.sh: no $build/bench/zkbench" >&2; exit 1; }
 
