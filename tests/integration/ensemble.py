@@ -440,6 +440,15 @@ class Member(ZkServer):
     def four_letter(self, cmd, timeout=5.0):
         return four_letter(self.port, cmd, host=self.host, timeout=timeout)
 
+    def mntr(self):
+        """mntr as {key: value}."""
+        out = {}
+        for line in self.four_letter("mntr").splitlines():
+            parts = line.split("\t", 1)
+            if len(parts) == 2:
+                out[parts[0].strip()] = parts[1].strip()
+        return out
+
     def log_tail(self, lines=60):
         """The last lines of the log, less Apache's line per four-letter word (the harness
         polls `srvr`)."""

@@ -43,14 +43,6 @@ def unique(prefix):
     return "/obs-%s-%s" % (prefix, uuid.uuid4().hex[:8])
 
 
-def mntr(member):
-    """mntr as {key: value}."""
-    out = {}
-    for line in member.four_letter("mntr").splitlines():
-        parts = line.split("\t", 1)
-        if len(parts) == 2:
-            out[parts[0].strip()] = parts[1].strip()
-    return out
 
 
 def check_sync_mode(member, log_text, expected):
@@ -111,7 +103,7 @@ def test_leader_mntr_reports_the_observers(ens):
     leader = ens.wait_for_leader()
 
     def counts():
-        m = mntr(leader)
+        m = leader.mntr()
         return {k: m.get(k) for k in ("zk_server_state", "zk_learners", "zk_synced_followers",
                                       "zk_synced_observers")}
     want = {"zk_server_state": "leader", "zk_learners": str(VOTERS - 1 + OBSERVERS),
@@ -120,10 +112,10 @@ def test_leader_mntr_reports_the_observers(ens):
                      what="leader mntr %r" % want)
     print("leader mntr: %r" % got)
     for o in ens.observers():
-        assert mntr(o).get("zk_server_state") == "observer", "observer %d mntr" % o.sid
+        assert o.mntr().get("zk_server_state") == "observer", "observer %d mntr" % o.sid
     for v in ens.voters():
         if v is not leader:
-            assert mntr(v).get("zk_server_state") == "follower"
+            assert v.mntr().get("zk_server_state") == "follower"
 
 
 def test_writes_through_voters_and_observers_are_read_on_every_observer(ens, per_member):
@@ -504,7 +496,7 @@ def edge():
 
 
 def session_counts(member):
-    m = mntr(member)
+    m = member.mntr()
     return int(m.get("zk_global_sessions", -1)), int(m.get("zk_local_sessions", -1))
 
 

@@ -38,13 +38,6 @@ def interop_kinds(config):
     return [force] * len(voters), [force] * len(observers)
 
 
-def mntr(member):
-    out = {}
-    for line in member.four_letter("mntr").splitlines():
-        parts = line.split("\t", 1)
-        if len(parts) == 2:
-            out[parts[0].strip()] = parts[1].strip()
-    return out
 
 
 def voters_write_observer_reads(ens, obs, base, tag):
@@ -137,7 +130,7 @@ def test_interop_observer_follows_a_quorum_of_the_other_kind(make_ensemble, conf
     obs = ens[4]
     leader = ens.wait_for_leader()
     assert obs.mode() == "observer"
-    wait_until(lambda: mntr(leader).get("zk_synced_observers") == "1", timeout=20, interval=0.2,
+    wait_until(lambda: leader.mntr().get("zk_synced_observers") == "1", timeout=20, interval=0.2,
                what="the %s leader to count the %s observer in zk_synced_observers" % (leader.kind, obs.kind))
     base = "/obs-interop-%s-%s" % (config, uuid.uuid4().hex[:8])
     c = ens.client(leader)

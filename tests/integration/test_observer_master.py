@@ -14,17 +14,10 @@ from conftest import wait_until
 from ensemble import assert_same_tree, bounded_sync, free_ports, make_ensemble  # noqa: F401
 
 
-def mntr(member):
-    out = {}
-    for line in member.four_letter("mntr").splitlines():
-        parts = line.split("\t", 1)
-        if len(parts) == 2:
-            out[parts[0].strip()] = parts[1].strip()
-    return out
 
 
 def master_of(member):
-    v = mntr(member).get("zk_observer_master_id")
+    v = member.mntr().get("zk_observer_master_id")
     return int(v) if v not in (None, "", "-1") else None
 
 

@@ -12,7 +12,7 @@ from kazoo.exceptions import (ConnectionClosedError, ConnectionLoss, OperationTi
                               SessionExpiredError)
 
 from conftest import Collector, close_client, new_client, wait_until
-from ensemble import (Ensemble, assert_same_tree, bounded_sync, make_ensemble,  # noqa: F401
+from ensemble import (Ensemble, assert_same_tree, bounded_sync, learner_sync_modes, make_ensemble,  # noqa: F401
                       read_children_data, write_batch, write_until_ok)
 
 # errors a write may end with while the ensemble has no leader
@@ -23,20 +23,10 @@ def unique(prefix):
     return "/q-%s-%s" % (prefix, uuid.uuid4().hex[:8])
 
 
-def sync_modes(member, text):
-    """The learner sync modes (DIFF / SNAP / TRUNC) a member's log text names."""
-    if member.kind == "apache":
-        marks = {"DIFF": "Getting a diff from the leader", "SNAP": "Getting a snapshot from leader",
-                 "TRUNC": "Truncating log to get in sync with the leader"}
-    else:
-        marks = {"DIFF": "sync=DIFF", "SNAP": "sync=SNAP", "TRUNC": "sync=TRUNC"}
-    return {mode for mode, mark in marks.items() if mark in text}
-
-
 def check_sync_mode(member, log_text, expected):
     """Apache always logs its sync mode: it must be the expected one. zkedge is held to it when
     its log names one (lines with sync=DIFF / sync=SNAP / sync=TRUNC)."""
-    modes = sync_modes(member, log_text)
+    modes = learner_sync_modes(member, log_text)
     if member.kind == "apache" or modes:
         assert expected in modes, "member %d (%s) synced by %s, expected %s" % (
             member.sid, member.kind, sorted(modes) or "(no sync line in its log)", expected)
